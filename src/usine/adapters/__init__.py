@@ -1,0 +1,1 @@
+"""Adapters: each hides one external system (database, registry, ...) behind a small interface."""

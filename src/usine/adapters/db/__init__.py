@@ -1,0 +1,1 @@
+"""The relational database: prediction log tables, repository and migrations."""

@@ -1,0 +1,105 @@
+"""The prediction log on SQLAlchemy: one implementation for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, delete, insert, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from usine.adapters.db.tables import FeedbackRow, PredictionRow
+from usine.domain.errors import PredictionNotFound
+from usine.domain.predictions import Feedback, LoggedPrediction, PredictionRecord
+
+
+class SqlPredictionLog:
+    """Stores predictions and feedback in the database behind ``engine``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def add(self, records: list[PredictionRecord]) -> None:
+        """Insert the records in one transaction (all or none)."""
+        rows = [
+            {
+                "id": r.id,
+                "request_id": r.request_id,
+                "model_name": r.model_name,
+                "model_version": r.model_version,
+                "inputs": r.inputs,
+                "score": r.score,
+                "latency_ms": r.latency_ms,
+                "created_at": r.created_at,
+            }
+            for r in records
+        ]
+        with self._sessions.begin() as session:
+            session.execute(insert(PredictionRow), rows)
+
+    def get(self, prediction_id: str) -> LoggedPrediction:
+        """The prediction with its feedback.
+
+        Raises:
+            PredictionNotFound: no prediction has this id.
+
+        """
+        with self._sessions() as session:
+            return _load(session, prediction_id)
+
+    def set_feedback(self, prediction_id: str, feedback: Feedback) -> LoggedPrediction:
+        """Attach ground truth to a prediction, replacing earlier feedback.
+
+        Raises:
+            PredictionNotFound: no prediction has this id.
+
+        """
+        with self._sessions.begin() as session:
+            _load(session, prediction_id)
+            session.merge(
+                FeedbackRow(
+                    prediction_id=prediction_id,
+                    label=feedback.label,
+                    received_at=feedback.received_at,
+                )
+            )
+        return self.get(prediction_id)
+
+    def delete(self, prediction_id: str) -> None:
+        """Erase a prediction and its feedback in one transaction.
+
+        Raises:
+            PredictionNotFound: no prediction has this id.
+
+        """
+        with self._sessions.begin() as session:
+            session.execute(delete(FeedbackRow).where(FeedbackRow.prediction_id == prediction_id))
+            erased = session.execute(delete(PredictionRow).where(PredictionRow.id == prediction_id))
+            if erased.rowcount == 0:  # type: ignore[attr-defined]
+                raise PredictionNotFound(f"no prediction {prediction_id!r}")
+
+    def ping(self) -> None:
+        """Run a trivial query; raises the driver's error if the database is unreachable."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+
+def _load(session: Session, prediction_id: str) -> LoggedPrediction:
+    row = session.get(PredictionRow, prediction_id)
+    if row is None:
+        raise PredictionNotFound(f"no prediction {prediction_id!r}")
+    feedback_row = session.execute(
+        select(FeedbackRow).where(FeedbackRow.prediction_id == prediction_id)
+    ).scalar_one_or_none()
+    record = PredictionRecord(
+        id=row.id,
+        request_id=row.request_id,
+        model_name=row.model_name,
+        model_version=row.model_version,
+        inputs=row.inputs,
+        score=row.score,
+        latency_ms=row.latency_ms,
+        created_at=row.created_at,
+    )
+    feedback = (
+        Feedback(label=feedback_row.label, received_at=feedback_row.received_at) if feedback_row else None
+    )
+    return LoggedPrediction(record=record, feedback=feedback)

@@ -1,0 +1,272 @@
+"""The MLflow tracking server and model registry, behind the few calls usine needs.
+
+The embedded default is a SQLite store under ``USINE_HOME``; production points the same
+code at an MLflow tracking server (PostgreSQL + S3 artefacts) by URI only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import Model, ModelSignature
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
+from mlflow.tracking import MlflowClient
+from mlflow.types import ColSpec, Schema
+
+from usine.domain.errors import ModelNotFound
+from usine.domain.features import FeatureKind, FeatureSpec
+from usine.domain.model_spec import ModelSpec, ProbabilityModel
+
+SPEC_METADATA_KEY = "usine_spec"
+MLFLOW_TYPES = {
+    FeatureKind.INTEGER: "long",
+    FeatureKind.NUMBER: "double",
+    FeatureKind.CATEGORY: "string",
+}
+SIGNATURE_KINDS = {
+    "long": FeatureKind.INTEGER,
+    "integer": FeatureKind.INTEGER,
+    "double": FeatureKind.NUMBER,
+    "float": FeatureKind.NUMBER,
+    "string": FeatureKind.CATEGORY,
+}
+MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "skops")
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What a training run leaves in the tracking store."""
+
+    run_name: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    training_frame: pd.DataFrame
+    data_source: str
+    spec: ModelSpec
+    model: Any
+    trusted_types: list[str] = field(default_factory=list)
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoggedRun:
+    """Where a logged run and its model live."""
+
+    run_id: str
+    model_uri: str
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """One version of a registered model as the registry lists it."""
+
+    name: str
+    version: str
+    aliases: tuple[str, ...]
+    run_id: str
+    created_ms: int
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    """A model version ready to score."""
+
+    name: str
+    version: str
+    run_id: str
+    model: ProbabilityModel
+    spec: ModelSpec
+
+
+def signature_for(features: list[FeatureSpec]) -> ModelSignature:
+    """The MLflow signature of a model taking ``features`` and returning one probability."""
+    inputs = Schema([ColSpec(MLFLOW_TYPES[f.kind], f.name) for f in features])
+    return ModelSignature(inputs=inputs, outputs=Schema([ColSpec("double", "score")]))
+
+
+def features_from_signature(signature: ModelSignature) -> list[FeatureSpec]:
+    """Derive the input contract of a model that only has an MLflow signature.
+
+    Raises:
+        ModelNotFound: when the signature has no named columns or an unsupported type.
+
+    """
+    inputs = signature.inputs
+    if inputs is None or not inputs.has_input_names():
+        raise ModelNotFound("the model's signature names no input columns")
+    features = []
+    for column in inputs.inputs:
+        kind = SIGNATURE_KINDS.get(column.type.name)
+        if kind is None:
+            raise ModelNotFound(f"input {column.name!r} has unsupported type {column.type}")
+        features.append(FeatureSpec(name=str(column.name), kind=kind))
+    return features
+
+
+class ModelRegistry:
+    """Tracking and registry operations on one MLflow store.
+
+    Args:
+        tracking_uri: MLflow tracking (and registry) URI.
+        artifact_root: where experiments created by usine keep their artefacts.
+        experiment_name: the experiment training runs are logged to.
+
+    """
+
+    def __init__(self, tracking_uri: str, artifact_root: str, experiment_name: str = "usine") -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self.experiment_name = experiment_name
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    def _experiment_id(self) -> str:
+        experiment = self.client.get_experiment_by_name(self.experiment_name)
+        if experiment is not None:
+            return str(experiment.experiment_id)
+        location = f"{self.artifact_root.rstrip('/')}/{self.experiment_name}"
+        return str(self.client.create_experiment(self.experiment_name, artifact_location=location))
+
+    def log_training(self, run: TrainingRun) -> LoggedRun:
+        """Log a training run: parameters, metrics, tags, data set, model and its contract.
+
+        Returns:
+            The run id and the URI of the logged model.
+
+        """
+        mlflow.set_tracking_uri(self.tracking_uri)
+        with mlflow.start_run(experiment_id=self._experiment_id(), run_name=run.run_name) as active:
+            mlflow.log_params(run.params)
+            mlflow.log_metrics(run.metrics)
+            mlflow.set_tags(run.tags)
+            with warnings.catch_warnings():
+                # MLflow's schema inference warns about integer columns and ambiguous local
+                # sources; the model's contract is declared, not inferred, so neither applies.
+                warnings.simplefilter("ignore", UserWarning)
+                dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
+                    run.training_frame,
+                    source=run.data_source,
+                    name=run.spec.name,
+                    digest=run.spec.data_sha256[:16],
+                )
+                mlflow.log_input(dataset, context="training")
+            for artifact_file, content in run.artifacts.items():
+                mlflow.log_dict(content, artifact_file)
+            info = mlflow.sklearn.log_model(
+                run.model,
+                name="model",
+                signature=signature_for(run.spec.features),
+                metadata={SPEC_METADATA_KEY: run.spec.model_dump(mode="json")},
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+                skops_trusted_types=run.trusted_types,
+                pip_requirements=[f"{name}=={package_version(name)}" for name in MODEL_REQUIREMENTS],
+            )
+            return LoggedRun(run_id=active.info.run_id, model_uri=info.model_uri)
+
+    def register(self, name: str, logged: LoggedRun, metrics: dict[str, float]) -> str:
+        """Register a logged model as a new version of ``name``; returns the version."""
+        self._ensure_registered_model(name)
+        created = self.client.create_model_version(name, logged.model_uri, run_id=logged.run_id)
+        for metric, value in metrics.items():
+            self.client.set_model_version_tag(name, created.version, f"metric.{metric}", f"{value:.6f}")
+        return str(created.version)
+
+    def _ensure_registered_model(self, name: str) -> None:
+        try:
+            self.client.get_registered_model(name)
+        except MlflowException as exc:
+            if not _is_missing(exc):
+                raise
+            self.client.create_registered_model(name)
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        """Point ``alias`` of ``name`` at ``version``.
+
+        Raises:
+            ModelNotFound: the model or the version does not exist.
+
+        """
+        self.get_version(name, version)
+        self.client.set_registered_model_alias(name, alias, version)
+
+    def get_version(self, name: str, version: str) -> RegisteredVersion:
+        """One registered version; raises ``ModelNotFound`` if absent."""
+        try:
+            found = self.client.get_model_version(name, version)
+        except MlflowException as exc:
+            if _is_missing(exc):
+                raise ModelNotFound(f"model {name!r} has no version {version}") from None
+            raise
+        return _registered(found, tuple(found.aliases or ()))
+
+    def version_for_alias(self, name: str, alias: str) -> str | None:
+        """The version ``alias`` points at, or ``None`` when the alias is not set."""
+        try:
+            return str(self.client.get_model_version_by_alias(name, alias).version)
+        except MlflowException as exc:
+            if _is_missing(exc):
+                return None
+            raise
+
+    def list_versions(self, name: str | None = None) -> list[RegisteredVersion]:
+        """Registered versions (of one model, or of all), newest first."""
+        query = f"name = '{name}'" if name else ""
+        found = self.client.search_model_versions(query)
+        aliases: dict[tuple[str, str], list[str]] = {}
+        for model_name in {str(v.name) for v in found}:
+            for alias, version in self.client.get_registered_model(model_name).aliases.items():
+                aliases.setdefault((model_name, str(version)), []).append(alias)
+        versions = [
+            _registered(v, tuple(sorted(aliases.get((str(v.name), str(v.version)), [])))) for v in found
+        ]
+        return sorted(versions, key=lambda v: (v.name, -int(v.version)))
+
+    def load(self, name: str, version: str) -> LoadedVersion:
+        """Load a registered version with its contract.
+
+        Raises:
+            ModelNotFound: the version does not exist or carries no usable contract.
+
+        """
+        registered = self.get_version(name, version)
+        uri = f"models:/{name}/{version}"
+        descriptor = Model.load(uri)
+        metadata = descriptor.metadata or {}
+        if SPEC_METADATA_KEY not in metadata or descriptor.signature is None:
+            raise ModelNotFound(f"model {name!r} version {version} carries no usine contract")
+        spec = ModelSpec.model_validate(metadata[SPEC_METADATA_KEY])
+        declared = [(f.name, f.kind) for f in spec.features]
+        if declared != [(f.name, f.kind) for f in features_from_signature(descriptor.signature)]:
+            raise ModelNotFound(f"model {name!r} version {version}: contract disagrees with its signature")
+        model = mlflow.sklearn.load_model(uri)
+        return LoadedVersion(name=name, version=version, run_id=registered.run_id, model=model, spec=spec)
+
+
+def _registered(found: ModelVersion, aliases: tuple[str, ...]) -> RegisteredVersion:
+    metrics = {
+        key.removeprefix("metric."): float(value)
+        for key, value in (found.tags or {}).items()
+        if key.startswith("metric.")
+    }
+    return RegisteredVersion(
+        name=str(found.name),
+        version=str(found.version),
+        aliases=aliases,
+        run_id=str(found.run_id),
+        created_ms=int(found.creation_timestamp or 0),
+        metrics=metrics,
+    )
+
+
+def _is_missing(exc: MlflowException) -> bool:
+    return bool(exc.error_code == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST))

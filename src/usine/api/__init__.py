@@ -1,0 +1,1 @@
+"""The real-time HTTP API (FastAPI): thin routes over the services."""

@@ -1,0 +1,110 @@
+"""The FastAPI application factory: wiring of settings, storage, registry and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
+from threadpoolctl import threadpool_limits
+
+from usine import __version__
+from usine.adapters.db.engine import make_engine
+from usine.adapters.db.migrate import upgrade
+from usine.adapters.db.repository import SqlPredictionLog
+from usine.adapters.registry import ModelRegistry
+from usine.api.errors import install_error_handlers
+from usine.api.routes import health, models, predictions
+from usine.services.model_holder import ModelHolder
+from usine.services.predictions import PredictionService
+from usine.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/1.0.0"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API for ``settings`` (read from the environment when omitted).
+
+    Models are loaded and the schema migrated when the app starts (its lifespan), so that
+    creating the app is cheap and a failure to load is reported by readiness.
+    """
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="usine",
+        version=__version__,
+        summary="Real-time scoring with every prediction logged.",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (health.router, models.router, predictions.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.openapi = lambda: _openapi_with_model_schemas(app)  # type: ignore[method-assign]
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and worker processes: settings from ``USINE_*``."""
+    return create_app()
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # One OpenMP/BLAS thread per worker: several workers with the default thread count
+    # oversubscribe the cores and collapse under load.
+    limits = threadpool_limits(limits=1)
+    engine = make_engine(settings.database_url)
+    if settings.auto_migrate:
+        await run_in_threadpool(upgrade, engine)
+    holder = ModelHolder(settings.served_models, settings.serving_alias)
+    registry = ModelRegistry(
+        settings.mlflow_tracking_uri,
+        settings.mlflow_artifact_root,
+        settings.experiment_name,
+    )
+    await run_in_threadpool(holder.load_from, registry)
+    app.state.holder = holder
+    app.state.predictions = PredictionService(holder, SqlPredictionLog(engine), settings.max_records)
+    for model in holder.served():
+        logger.info("serving %s version %s (%s)", model.name, model.version, model.alias)
+    try:
+        yield
+    finally:
+        engine.dispose()
+        limits.restore_original_limits()
+
+
+def _openapi_with_model_schemas(app: FastAPI) -> dict[str, Any]:
+    """OpenAPI document whose prediction body names the served models' record schemas."""
+    document = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    holder: ModelHolder | None = getattr(app.state, "holder", None)
+    if holder is None or not holder.served():
+        return document
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    references = []
+    for model in holder.served():
+        record = model.schema.json_schema()
+        title = record.get("title", f"{model.name}Record")
+        schemas[title] = record
+        references.append({"$ref": f"#/components/schemas/{title}"})
+    one_record = references[0] if len(references) == 1 else {"anyOf": references}
+    operation = document["paths"][f"{API_PREFIX}/models/{{name}}/predictions"]["post"]
+    operation["requestBody"]["content"]["application/json"]["schema"] = {
+        "oneOf": [
+            one_record,
+            {
+                "type": "array",
+                "items": one_record,
+                "minItems": 1,
+                "maxItems": app.state.settings.max_records,
+            },
+        ]
+    }
+    return document

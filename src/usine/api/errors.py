@@ -1,0 +1,93 @@
+"""Every error the API returns is an RFC 9457 ``application/problem+json`` document."""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from usine.domain.errors import FieldError, InvalidInput, UsineError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem(
+    request: Request, status: int, detail: str, *, kind: str | None = None, **extra: Any
+) -> JSONResponse:
+    """Build a problem document for ``request``.
+
+    Args:
+        request: the request that failed (its path becomes ``instance``).
+        status: the HTTP status.
+        detail: a sentence for a person, naming what was wrong.
+        kind: a short slug for ``type``; the status phrase when omitted.
+        extra: extension members (e.g. ``errors``).
+
+    """
+    title = HTTPStatus(status).phrase
+    slug = kind or re.sub(r"[^a-z]+", "-", title.lower()).strip("-")
+    body = {
+        "type": f"urn:usine:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _slug(exc: Exception) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", type(exc).__name__).lower()
+
+
+async def _usine_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UsineError)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidInput):
+        extra["errors"] = [error.as_dict() for error in exc.errors]
+    if exc.status >= 500:
+        logger.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+    return problem(request, exc.status, str(exc), kind=_slug(exc), **extra)
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(
+            index=None,
+            field=".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
+            message=str(error["msg"]),
+        )
+        for error in exc.errors()
+    ]
+    return await _usine_error(request, InvalidInput(errors))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    response = problem(request, exc.status_code, str(exc.detail))
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unexpected error on %s", request.url.path, exc_info=exc)
+    return problem(request, 500, "the server failed to handle this request; it has been logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every exception the app can raise to a problem document."""
+    app.add_exception_handler(UsineError, _usine_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,40 @@
+"""Liveness and readiness, as Kubernetes probes read them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from usine import __version__
+from usine.api.deps import ModelHolderDep, PredictionServiceDep
+from usine.api.errors import problem
+from usine.domain.schemas import HealthOut, ReadinessOut
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health_check")
+def health_check() -> HealthOut:
+    """Liveness: the process answers."""
+    return HealthOut(status="ok", version=__version__)
+
+
+@router.get(
+    "/readiness",
+    response_model=ReadinessOut,
+    responses={503: {"description": "A model is not loaded or the database is unreachable"}},
+)
+async def readiness(
+    request: Request, holder: ModelHolderDep, service: PredictionServiceDep
+) -> ReadinessOut | JSONResponse:
+    """Readiness: every configured model is loaded and the database answers."""
+    models = {model.name: model.version for model in holder.served()}
+    problems = [f"{name}: {reason}" for name, reason in holder.failures.items()]
+    try:
+        await run_in_threadpool(service.log.ping)
+    except Exception as exc:  # any driver error means "not ready", reported as such
+        problems.append(f"database: {type(exc).__name__}: {exc}".splitlines()[0])
+    if problems:
+        return problem(request, 503, "; ".join(problems), kind="not-ready", models=models)
+    return ReadinessOut(status="ready", models=models)

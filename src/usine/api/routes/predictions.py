@@ -1,0 +1,121 @@
+"""Score records, read a logged prediction, send feedback, erase a prediction."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response, status
+from fastapi.concurrency import run_in_threadpool
+
+from usine.api.deps import JsonBody, PredictionServiceDep, RequestId
+from usine.domain.predictions import LoggedPrediction
+from usine.domain.schemas import (
+    FeedbackIn,
+    FeedbackOut,
+    LoggedPredictionOut,
+    PredictionsOut,
+    ScoreOut,
+)
+
+router = APIRouter(tags=["predictions"])
+
+ModelName = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+PredictionId = Annotated[str, Path(max_length=36, pattern=r"^[0-9a-f-]+$")]
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+RECORDS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "One record (a JSON object) or a list of records; GET /1.0.0/models lists the fields.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "object"},
+                        {"type": "array", "items": {"type": "object"}},
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/models/{name}/predictions",
+    openapi_extra=RECORDS_BODY,
+    responses={
+        400: {"description": "Body is not JSON", **PROBLEM},
+        404: {"description": "No such model", **PROBLEM},
+        413: {"description": "Too many bytes or records", **PROBLEM},
+        422: {
+            "description": "A field is missing, mistyped or out of domain",
+            **PROBLEM,
+        },
+    },
+)
+async def create_predictions(
+    name: ModelName,
+    body: JsonBody,
+    service: PredictionServiceDep,
+    response: Response,
+    request_id: RequestId = None,
+) -> PredictionsOut:
+    """Score one record or a list of records; every prediction is logged."""
+    batch = await run_in_threadpool(service.predict, name, body, request_id)
+    response.headers["X-Request-ID"] = batch.request_id
+    return PredictionsOut(
+        model=batch.model_name,
+        version=batch.model_version,
+        request_id=batch.request_id,
+        predictions=[ScoreOut(id=record.id, score=record.score) for record in batch.records],
+    )
+
+
+@router.get(
+    "/predictions/{prediction_id}",
+    responses={404: {"description": "No such prediction", **PROBLEM}},
+)
+def get_prediction(prediction_id: PredictionId, service: PredictionServiceDep) -> LoggedPredictionOut:
+    """A logged prediction with its feedback."""
+    return render(service.get(prediction_id))
+
+
+@router.put(
+    "/predictions/{prediction_id}/feedback",
+    responses={
+        404: {"description": "No such prediction", **PROBLEM},
+        422: {"description": "Unknown label", **PROBLEM},
+    },
+)
+def put_feedback(
+    prediction_id: PredictionId, feedback: FeedbackIn, service: PredictionServiceDep
+) -> LoggedPredictionOut:
+    """Record the ground truth of a prediction (the latest wins)."""
+    return render(service.record_feedback(prediction_id, feedback.label))
+
+
+@router.delete(
+    "/predictions/{prediction_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "No such prediction", **PROBLEM}},
+)
+def delete_prediction(prediction_id: PredictionId, service: PredictionServiceDep) -> None:
+    """Erase a prediction and its feedback (data-protection request)."""
+    service.delete(prediction_id)
+
+
+def render(logged: LoggedPrediction) -> LoggedPredictionOut:
+    """The API view of a logged prediction."""
+    record = logged.record
+    feedback = logged.feedback
+    return LoggedPredictionOut(
+        id=record.id,
+        request_id=record.request_id,
+        model=record.model_name,
+        version=record.model_version,
+        inputs=record.inputs,
+        score=record.score,
+        latency_ms=record.latency_ms,
+        created_at=record.created_at,
+        feedback=FeedbackOut(label=feedback.label, received_at=feedback.received_at) if feedback else None,
+    )

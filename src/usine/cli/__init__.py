@@ -1,0 +1,66 @@
+"""The ``usine`` command: one module per command group, errors as one line and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+
+from usine import __version__
+from usine.cli import db, models, quickstart, serve, train
+from usine.domain.errors import ConfigurationError, QualityGateFailed, UsineError
+
+app = typer.Typer(
+    name="usine",
+    help="Industrialise machine-learning models: train, register, serve, log.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("quickstart")(quickstart.quickstart)
+app.command("train")(train.train)
+app.command("serve")(serve.serve)
+app.command("promote")(models.promote)
+app.add_typer(models.app, name="models")
+app.add_typer(db.app, name="db")
+
+EXIT_CODES: dict[type[UsineError], int] = {ConfigurationError: 2, QualityGateFailed: 3}
+errors = Console(stderr=True)
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Industrialise machine-learning models: train, register, serve, log."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # MLflow warns that pip has no version in a uv-managed environment; requirements are pinned.
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
+
+
+def main() -> None:
+    """Entry point: run the command, turning usine's errors into one line and an exit code."""
+    try:
+        code = app(standalone_mode=False)
+    except UsineError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(EXIT_CODES.get(type(exc), 1))
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        errors.print("aborted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,26 @@
+"""``usine db``: the prediction log's schema."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from usine.adapters.db.engine import make_engine
+from usine.adapters.db.migrate import current_revision, upgrade
+from usine.settings import load_settings
+
+app = typer.Typer(help="The prediction log database.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("upgrade")
+def upgrade_command(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the database schema to the latest revision (or REVISION)."""
+    engine = make_engine(load_settings().database_url)
+    try:
+        upgrade(engine, revision)
+        console.print(f"database at revision {current_revision(engine)}")
+    finally:
+        engine.dispose()

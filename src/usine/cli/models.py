@@ -1,0 +1,52 @@
+"""``usine models list`` and ``usine promote``: the registry from the command line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from usine.services.models import list_models, open_registry
+from usine.services.models import promote as promote_version
+from usine.settings import load_settings
+
+app = typer.Typer(help="Registered models and their versions.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("list")
+def list_command(name: Annotated[str | None, typer.Argument(help="Only this model.")] = None) -> None:
+    """List registered versions with their aliases and held-out metrics."""
+    versions = list_models(open_registry(load_settings()), name)
+    if not versions:
+        console.print("no registered model yet: run [bold]usine train credit[/]")
+        return
+    table = Table()
+    for column in ("model", "version", "aliases", "created", "roc_auc", "run"):
+        table.add_column(column)
+    for version in versions:
+        created = datetime.fromtimestamp(version.created_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+        auc = version.metrics.get("roc_auc")
+        table.add_row(
+            version.name,
+            version.version,
+            ", ".join(version.aliases),
+            created,
+            f"{auc:.4f}" if auc is not None else "",
+            version.run_id[:8],
+        )
+    console.print(table)
+
+
+def promote(
+    name: Annotated[str, typer.Argument(help="Registered model name, e.g. credit.")],
+    version: Annotated[str, typer.Option(help="The version to promote.")],
+    to: Annotated[str, typer.Option(help="The alias to move.")] = "champion",
+) -> None:
+    """Move an alias (champion by default) to a version."""
+    moved = promote_version(open_registry(load_settings()), name, version, to)
+    before = f"from version {moved.previous} " if moved.previous else ""
+    console.print(f"{moved.name}: alias {moved.alias!r} moved {before}to version {moved.current}")

@@ -1,0 +1,33 @@
+"""``usine quickstart``: train the reference model, then serve it, on embedded defaults."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+
+from usine.cli.serve import run_server
+from usine.cli.train import run_training
+from usine.domain.errors import QualityGateFailed
+from usine.settings import load_settings
+
+console = Console()
+
+
+def quickstart() -> None:
+    """Train the credit model, register it as champion, and serve it."""
+    settings = load_settings()
+    result = run_training(settings)
+    if not result.promoted:
+        raise QualityGateFailed(f"version {result.version} did not pass the quality gate; nothing to serve")
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(
+        Panel.fit(
+            f"API docs     {base}/docs\n"
+            f"models       {base}/1.0.0/models\n"
+            f"MLflow UI    MLFLOW_DISABLE_TELEMETRY=true .venv/bin/mlflow ui "
+            f"--backend-store-uri {settings.mlflow_tracking_uri} --port 5000\n"
+            f"data         {settings.home}",
+            title="usine is serving",
+        )
+    )
+    run_server(settings)

@@ -1,0 +1,37 @@
+"""``usine serve``: the real-time API under uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from usine.settings import Settings, load_settings
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (USINE_HOST by default).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (USINE_PORT by default).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (USINE_WORKERS by default).")
+    ] = None,
+) -> None:
+    """Serve the champion models over HTTP until interrupted."""
+    settings = load_settings()
+    run_server(settings, host=host, port=port, workers=workers)
+
+
+def run_server(
+    settings: Settings, host: str | None = None, port: int | None = None, workers: int | None = None
+) -> None:
+    """Run uvicorn on the app factory; each worker reads the same ``USINE_*`` settings."""
+    uvicorn.run(
+        "usine.api.app:create_app_from_env",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        timeout_graceful_shutdown=30,
+        log_level="info",
+    )

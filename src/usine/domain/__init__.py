@@ -1,0 +1,1 @@
+"""Domain: schemas, the model contract and pure logic. Imports nothing else of usine."""

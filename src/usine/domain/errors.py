@@ -1,0 +1,98 @@
+"""Exceptions raised by usine's domain and services.
+
+The HTTP layer maps each to an RFC 9457 problem (``usine.api.errors``); the CLI maps each
+to one line and an exit code. Each class says which HTTP status it stands for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class UsineError(Exception):
+    """Base of every error usine raises on purpose."""
+
+    status: int = 500
+    title: str = "Internal error"
+
+
+class ConfigurationError(UsineError):
+    """A setting is missing, invalid, or refused by the profile."""
+
+    title = "Invalid configuration"
+
+
+class ModelNotFound(UsineError):
+    """No served or registered model answers to this name (or version)."""
+
+    status = 404
+    title = "Model not found"
+
+
+class PredictionNotFound(UsineError):
+    """No logged prediction has this id (never existed, or erased)."""
+
+    status = 404
+    title = "Prediction not found"
+
+
+class PayloadTooLarge(UsineError):
+    """A request carries more bytes or records than the server accepts."""
+
+    status = 413
+    title = "Payload too large"
+
+
+class MalformedRequest(UsineError):
+    """The body is not parseable (not JSON, wrong top-level shape)."""
+
+    status = 400
+    title = "Malformed request"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid value: which record, which field, and why."""
+
+    index: int | None
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-ready form, used in problem documents and CLI output."""
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class InvalidInput(UsineError):
+    """Input records break the model's schema; every broken field is listed."""
+
+    status = 422
+    title = "Invalid input"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        where = f"record {first.index}, " if first.index is not None else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{where}field {first.field!r}: {first.message}{more}")
+
+
+class ModelNotReady(UsineError):
+    """The model exists but cannot serve yet (no champion, failed load)."""
+
+    status = 503
+    title = "Model not ready"
+
+
+class QualityGateFailed(UsineError):
+    """A trained version did not reach the quality gate; it was not promoted."""
+
+    status = 409
+    title = "Quality gate failed"
+
+
+class TrainingDataError(UsineError):
+    """The training data cannot be used (missing columns, one class, empty)."""
+
+    status = 422
+    title = "Unusable training data"

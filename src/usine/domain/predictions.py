@@ -1,0 +1,61 @@
+"""Logged predictions and their feedback, and the storage contract that keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One scored record as it is logged: inputs, output and provenance."""
+
+    id: str
+    request_id: str
+    model_name: str
+    model_version: str
+    inputs: dict[str, Any]
+    score: float
+    latency_ms: float
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Ground truth for a prediction, arriving after it."""
+
+    label: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class LoggedPrediction:
+    """A logged prediction joined with its feedback, when some arrived."""
+
+    record: PredictionRecord
+    feedback: Feedback | None
+
+
+class PredictionLog(Protocol):
+    """Where predictions and feedback are kept (SQLite or PostgreSQL, same contract)."""
+
+    def add(self, records: list[PredictionRecord]) -> None:
+        """Store new predictions, all or none."""
+        ...
+
+    def get(self, prediction_id: str) -> LoggedPrediction:
+        """A logged prediction with its feedback; raises ``PredictionNotFound``."""
+        ...
+
+    def set_feedback(self, prediction_id: str, feedback: Feedback) -> LoggedPrediction:
+        """Attach (or replace) the ground truth of a prediction; raises ``PredictionNotFound``."""
+        ...
+
+    def delete(self, prediction_id: str) -> None:
+        """Erase a prediction and its feedback; raises ``PredictionNotFound``."""
+        ...
+
+    def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+        ...

@@ -1,0 +1,83 @@
+"""Bodies and responses of the HTTP API (they also document it in OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ScoreOut(BaseModel):
+    """One scored record."""
+
+    id: str = Field(description="Id of the logged prediction: use it to send feedback or erase it.")
+    score: float = Field(description="Probability of the positive class (for credit: default).")
+
+
+class PredictionsOut(BaseModel):
+    """The answer to a prediction request."""
+
+    model: str
+    version: str = Field(description="Registry version of the model that produced these scores.")
+    request_id: str
+    predictions: list[ScoreOut]
+
+
+class FeedbackIn(BaseModel):
+    """Ground truth of a prediction, known after the fact."""
+
+    label: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The observed class, e.g. 'bad' for a default.",
+    )
+
+
+class FeedbackOut(BaseModel):
+    """Ground truth as stored."""
+
+    label: str
+    received_at: datetime
+
+
+class LoggedPredictionOut(BaseModel):
+    """A prediction as it was logged, with its feedback if any arrived."""
+
+    id: str
+    request_id: str
+    model: str
+    version: str
+    inputs: dict[str, Any]
+    score: float
+    latency_ms: float
+    created_at: datetime
+    feedback: FeedbackOut | None
+
+
+class ModelOut(BaseModel):
+    """A model this server serves."""
+
+    name: str
+    version: str
+    alias: str
+    run_id: str
+    description: str
+    positive_class: str
+    classes: list[str]
+    metrics: dict[str, float]
+    input_schema: dict[str, Any] = Field(description="JSON Schema of one input record.")
+
+
+class HealthOut(BaseModel):
+    """Liveness answer."""
+
+    status: str
+    version: str
+
+
+class ReadinessOut(BaseModel):
+    """Readiness answer: what is loaded."""
+
+    status: str
+    models: dict[str, str]

@@ -1,0 +1,1 @@
+"""Training pipelines of usine's reference models."""

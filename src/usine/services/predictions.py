@@ -1,0 +1,119 @@
+"""Score records, log every prediction, take feedback, erase on request."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from usine.domain.errors import FieldError, InvalidInput, PayloadTooLarge
+from usine.domain.predictions import (
+    Feedback,
+    LoggedPrediction,
+    PredictionLog,
+    PredictionRecord,
+)
+from usine.services.model_holder import ModelHolder
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    """The answer to one prediction request."""
+
+    model_name: str
+    model_version: str
+    request_id: str
+    single: bool
+    records: list[PredictionRecord]
+
+
+class PredictionService:
+    """The prediction use cases over a set of served models and a prediction log.
+
+    Args:
+        holder: the served models.
+        log: where predictions and feedback are stored.
+        max_records: most records accepted in one request.
+
+    """
+
+    def __init__(self, holder: ModelHolder, log: PredictionLog, max_records: int) -> None:
+        self.holder = holder
+        self.log = log
+        self.max_records = max_records
+
+    def predict(self, name: str, payload: object, request_id: str | None = None) -> ScoredBatch:
+        """Validate, score and log one record or a list of records.
+
+        Args:
+            name: the model to score with.
+            payload: the decoded request body: one record or a list of records.
+            request_id: the caller's request id; one is made when absent.
+
+        Returns:
+            One logged prediction per record, in order, with the version that scored them.
+
+        Raises:
+            ModelNotFound, ModelNotReady: no such served model.
+            PayloadTooLarge: more records than ``max_records``.
+            MalformedRequest, InvalidInput: the payload breaks the model's schema.
+
+        """
+        started = time.perf_counter()
+        model = self.holder.get(name)
+        if isinstance(payload, list) and len(payload) > self.max_records:
+            raise PayloadTooLarge(f"{len(payload)} records sent, at most {self.max_records} accepted")
+        records, single = model.schema.validate(payload)
+        scores = model.predictor.predict_scores(records)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        now = datetime.now(UTC)
+        request = request_id or uuid.uuid4().hex
+        logged = [
+            PredictionRecord(
+                id=str(uuid.uuid4()),
+                request_id=request,
+                model_name=model.name,
+                model_version=model.version,
+                inputs=record,
+                score=float(score),
+                latency_ms=latency_ms,
+                created_at=now,
+            )
+            for record, score in zip(records, scores, strict=True)
+        ]
+        self.log.add(logged)
+        return ScoredBatch(
+            model_name=model.name,
+            model_version=model.version,
+            request_id=request,
+            single=single,
+            records=logged,
+        )
+
+    def get(self, prediction_id: str) -> LoggedPrediction:
+        """A logged prediction with its feedback; raises ``PredictionNotFound``."""
+        return self.log.get(prediction_id)
+
+    def record_feedback(self, prediction_id: str, label: str) -> LoggedPrediction:
+        """Attach the ground truth of a prediction (the latest feedback wins).
+
+        Raises:
+            PredictionNotFound: no such prediction.
+            InvalidInput: the label is not one of the model's classes.
+
+        """
+        prediction = self.log.get(prediction_id)
+        classes = self._classes(prediction.record.model_name)
+        if classes and label not in classes:
+            message = f"label must be one of {', '.join(classes)}"
+            raise InvalidInput([FieldError(index=None, field="label", message=message)])
+        return self.log.set_feedback(prediction_id, Feedback(label=label, received_at=datetime.now(UTC)))
+
+    def _classes(self, model_name: str) -> tuple[str, ...]:
+        served = {model.name: model for model in self.holder.served()}
+        return served[model_name].spec.classes if model_name in served else ()
+
+    def delete(self, prediction_id: str) -> None:
+        """Erase a prediction and its feedback; raises ``PredictionNotFound``."""
+        self.log.delete(prediction_id)

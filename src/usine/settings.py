@@ -1,0 +1,145 @@
+"""The one place where usine reads its configuration.
+
+Every configurable value is a typed field of :class:`Settings`, read from ``USINE_*``
+environment variables. Defaults work on one machine with nothing installed beside
+usine (SQLite files under ``USINE_HOME``); the ``prod`` profile refuses those embedded
+defaults where a real part is required.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from usine.domain.errors import ConfigurationError
+
+
+class Profile(StrEnum):
+    """Deployment profile: what the process may take for granted."""
+
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+class Settings(BaseSettings):
+    """All of usine's configuration, one typed field per setting."""
+
+    model_config = SettingsConfigDict(env_prefix="USINE_", extra="ignore")
+
+    profile: Profile = Profile.DEV
+    home: Path = Field(
+        default=Path(".usine"),
+        description="Folder holding the embedded defaults: databases, MLflow store, artefacts.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the prediction log; empty means SQLite under home.",
+    )
+    mlflow_tracking_uri: str = Field(
+        default="",
+        description="MLflow tracking and registry store; empty means SQLite under home.",
+    )
+    mlflow_artifact_root: str = Field(
+        default="",
+        description="Where new MLflow experiments keep artefacts; empty means home/mlartifacts.",
+    )
+    experiment_name: str = "usine"
+    served_models: list[str] = Field(default_factory=lambda: ["credit"])
+    serving_alias: str = "champion"
+    min_auc: Annotated[float, Field(ge=0.5, le=1.0)] = Field(
+        default=0.70,
+        description="Quality gate: a new version becomes champion only above this.",
+    )
+    random_seed: int = 42
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    workers: Annotated[int, Field(ge=1)] = 1
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    max_records: Annotated[int, Field(ge=1)] = 1_000
+    auto_migrate: bool = Field(
+        default=True, description="Upgrade the database schema when the server starts."
+    )
+
+    @model_validator(mode="after")
+    def _resolve_defaults(self) -> Settings:
+        """Fill the embedded defaults under ``home`` and normalise database URLs."""
+        home = self.home.expanduser().resolve()
+        self.home = home
+        if not self.database_url:
+            self.database_url = f"sqlite:///{home / 'usine.db'}"
+        self.database_url = normalise_database_url(self.database_url)
+        if not self.mlflow_tracking_uri:
+            self.mlflow_tracking_uri = f"sqlite:///{home / 'mlflow.db'}"
+        if not self.mlflow_artifact_root:
+            self.mlflow_artifact_root = (home / "mlartifacts").as_uri()
+        return self
+
+    def check_profile(self) -> None:
+        """Refuse embedded defaults where the profile requires a real part.
+
+        Raises:
+            ConfigurationError: in ``prod``, when the prediction log or the MLflow store
+                is a SQLite file.
+
+        """
+        if self.profile is not Profile.PROD:
+            return
+        if self.database_url.startswith("sqlite"):
+            raise ConfigurationError(
+                "profile prod needs a real database: set USINE_DATABASE_URL to PostgreSQL"
+            )
+        if self.mlflow_tracking_uri.startswith("sqlite"):
+            raise ConfigurationError(
+                "profile prod needs an MLflow tracking server: set USINE_MLFLOW_TRACKING_URI"
+            )
+
+    @property
+    def uses_embedded_storage(self) -> bool:
+        """Whether any store lives in a local SQLite file under ``home``."""
+        return self.database_url.startswith("sqlite") or self.mlflow_tracking_uri.startswith("sqlite")
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at the psycopg 3 driver that usine ships with.
+
+    Args:
+        url: a SQLAlchemy or libpq-style URL.
+
+    Returns:
+        The URL with ``postgresql+psycopg`` as its scheme when it named PostgreSQL.
+
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment and check them against the profile.
+
+    Returns:
+        Validated settings.
+
+    Raises:
+        ConfigurationError: when a value is invalid or the profile refuses it.
+
+    """
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid setting: {exc}") from exc
+    settings.check_profile()
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
