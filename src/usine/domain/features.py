@@ -41,8 +41,8 @@ class FeatureSpec(BaseModel):
         """The pydantic type that accepts exactly this feature's domain."""
         if self.kind is FeatureKind.CATEGORY:
             if not self.categories:
-                return Annotated[str, Field(description=self.description)]
-            return Annotated[Literal[self.categories], Field(description=self.description)]
+                return Annotated[str, Field(description=self.description or None)]
+            return Annotated[Literal[self.categories], Field(description=self.description or None)]
         base: type = int if self.kind is FeatureKind.INTEGER else float
         return Annotated[
             base,
@@ -50,7 +50,7 @@ class FeatureSpec(BaseModel):
                 ge=self.minimum,
                 le=self.maximum,
                 allow_inf_nan=False,
-                description=self.description,
+                description=self.description or None,
             ),
         ]
 

@@ -1,0 +1,144 @@
+"""Fixtures shared by every test layer: real data, real databases, a trained model."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from glob import glob
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from usine.datasets import dataset_path
+from usine.pipelines.credit import NUMERIC_FEATURES, TARGET
+from usine.services.models import open_registry
+from usine.services.training import TrainingResult, train_credit
+from usine.settings import Settings
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def credit_rows(count: int) -> list[dict[str, Any]]:
+    """The first ``count`` applicants of the vendored data, typed as a client sends them."""
+    with dataset_path("german_credit.csv").open(newline="") as handle:
+        rows = [row for _, row in zip(range(count), csv.DictReader(handle), strict=False)]
+    return [
+        {key: int(value) if key in NUMERIC_FEATURES else value for key, value in row.items() if key != TARGET}
+        for row in rows
+    ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hermetic_environment() -> Iterator[None]:
+    """Tests build their own settings: no USINE_* variable of the caller leaks in."""
+    saved = {key: value for key, value in os.environ.items() if key.startswith("USINE_")}
+    for key in saved:
+        if key != "USINE_TEST_DATABASE_URL":
+            del os.environ[key]
+    yield
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def credit_record() -> dict[str, Any]:
+    """One valid credit application."""
+    return credit_rows(1)[0]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- PostgreSQL: the server named by USINE_TEST_DATABASE_URL, else a throwaway one ----------
+
+
+def _skip_or_fail(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"PostgreSQL tests cannot run under CI=true: {reason}")
+    pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
+
+
+def _throwaway_server(workdir: Path) -> Iterator[str]:
+    from pytest_postgresql.executors.proc import PostgreSQLExecutor
+
+    pg_ctl = shutil.which("pg_ctl") or next(iter(sorted(glob("/usr/lib/postgresql/*/bin/pg_ctl"))), None)
+    if pg_ctl is None:
+        _skip_or_fail("USINE_TEST_DATABASE_URL is unset and no pg_ctl was found to start a server")
+    if getpass.getuser() == "root":
+        _skip_or_fail("USINE_TEST_DATABASE_URL is unset and PostgreSQL refuses to run as root")
+    port = free_port()
+    executor = PostgreSQLExecutor(
+        executable=str(pg_ctl),
+        host="127.0.0.1",
+        port=port,
+        datadir=str(workdir / "data"),
+        unixsocketdir=str(workdir),
+        logfile=str(workdir / "postgresql.log"),
+        startparams="-w",
+        dbname="test",
+        user=getpass.getuser(),
+    )
+    with executor:
+        executor.wait_for_postgres()
+        yield f"postgresql+psycopg://{getpass.getuser()}@127.0.0.1:{port}/postgres"
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a PostgreSQL server on which the tests may create databases."""
+    configured = os.environ.get("USINE_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    yield from _throwaway_server(tmp_path_factory.mktemp("postgres"))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped after the test."""
+    server = make_url(postgres_server)
+    name = f"usine_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        _skip_or_fail(f"cannot create a database on {server.render_as_string()}: {exc}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'usine.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+# --- A trained credit model in a private MLflow store, shared by the session -----------------
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TrainingResult]:
+    """A USINE_HOME whose MLflow registry holds credit version 1 as champion."""
+    home = tmp_path_factory.mktemp("usine-home")
+    settings = Settings(home=home)
+    result = train_credit(open_registry(settings), min_auc=settings.min_auc)
+    return home, result

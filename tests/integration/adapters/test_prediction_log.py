@@ -1,0 +1,112 @@
+"""The prediction log on a real SQLite file and a real PostgreSQL database."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from usine.adapters.db.engine import make_engine
+from usine.adapters.db.migrate import current_revision, upgrade
+from usine.adapters.db.repository import SqlPredictionLog
+from usine.adapters.db.tables import FeedbackRow, PredictionRow
+from usine.domain.errors import PredictionNotFound
+from usine.domain.predictions import Feedback, PredictionRecord
+
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def log(engine: Engine) -> SqlPredictionLog:
+    return SqlPredictionLog(engine)
+
+
+def record(number: int, request_id: str = "req-1") -> PredictionRecord:
+    return PredictionRecord(
+        id=f"00000000-0000-4000-8000-{number:012d}",
+        request_id=request_id,
+        model_name="credit",
+        model_version="3",
+        inputs={"age_in_years": 30 + number, "housing": "own", "credit_amount": 1234.5},
+        score=0.125 * number,
+        latency_ms=4.2,
+        created_at=NOW,
+    )
+
+
+def count(engine: Engine, table: type[PredictionRow] | type[FeedbackRow]) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_migrations_create_the_log_and_are_idempotent(engine: Engine) -> None:
+    upgrade(engine)
+    assert current_revision(engine) == "0001"
+    tables = set(inspect(engine).get_table_names())
+    assert {"predictions", "feedback", "alembic_version"} <= tables
+
+
+def test_a_logged_prediction_reads_back_exactly(log: SqlPredictionLog) -> None:
+    log.add([record(1), record(2)])
+    logged = log.get(record(2).id)
+    assert logged.record == record(2)
+    assert logged.record.created_at.utcoffset() == timedelta(0)
+    assert logged.feedback is None
+
+
+def test_feedback_is_joined_to_its_prediction_and_the_latest_wins(log: SqlPredictionLog, engine: Engine) -> None:
+    log.add([record(1)])
+    log.set_feedback(record(1).id, Feedback(label="good", received_at=NOW))
+    later = NOW + timedelta(days=30)
+    logged = log.set_feedback(record(1).id, Feedback(label="bad", received_at=later))
+    assert logged.feedback is not None
+    assert logged.feedback.label == "bad"
+    assert count(engine, FeedbackRow) == 1
+
+
+def test_delete_erases_the_prediction_and_its_feedback(log: SqlPredictionLog, engine: Engine) -> None:
+    log.add([record(1), record(2)])
+    log.set_feedback(record(1).id, Feedback(label="bad", received_at=NOW))
+    log.delete(record(1).id)
+    with pytest.raises(PredictionNotFound):
+        log.get(record(1).id)
+    assert count(engine, PredictionRow) == 1
+    assert count(engine, FeedbackRow) == 0
+
+
+@pytest.mark.parametrize("operation", ["get", "delete", "feedback"])
+def test_an_unknown_id_is_reported(log: SqlPredictionLog, operation: str) -> None:
+    unknown = record(99).id
+    with pytest.raises(PredictionNotFound, match=unknown):
+        if operation == "get":
+            log.get(unknown)
+        elif operation == "delete":
+            log.delete(unknown)
+        else:
+            log.set_feedback(unknown, Feedback(label="bad", received_at=NOW))
+
+
+def test_a_batch_is_stored_all_or_nothing(log: SqlPredictionLog, engine: Engine) -> None:
+    log.add([record(1)])
+    with pytest.raises(IntegrityError):
+        log.add([record(2), record(1)])
+    assert count(engine, PredictionRow) == 1
+
+
+def test_ping_answers_on_a_reachable_database(log: SqlPredictionLog) -> None:
+    log.ping()
+
+
+def test_ping_raises_when_the_server_is_unreachable() -> None:
+    engine = make_engine("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(OperationalError):
+        SqlPredictionLog(engine).ping()
