@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import getpass
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import Iterator
-from glob import glob
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +14,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from usine.datasets import dataset_path
-from usine.pipelines.credit import NUMERIC_FEATURES, TARGET
+from support import credit_rows, free_port
 from usine.services.models import open_registry
 from usine.services.training import TrainingResult, train_credit
 from usine.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def credit_rows(count: int) -> list[dict[str, Any]]:
-    """The first ``count`` applicants of the vendored data, typed as a client sends them."""
-    with dataset_path("german_credit.csv").open(newline="") as handle:
-        rows = [row for _, row in zip(range(count), csv.DictReader(handle), strict=False)]
-    return [
-        {key: int(value) if key in NUMERIC_FEATURES else value for key, value in row.items() if key != TARGET}
-        for row in rows
-    ]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -53,11 +39,10 @@ def credit_record() -> dict[str, Any]:
     return credit_rows(1)[0]
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@pytest.fixture
+def credit_records() -> list[dict[str, Any]]:
+    """Five valid credit applications."""
+    return credit_rows(5)
 
 
 # --- PostgreSQL: the server named by USINE_TEST_DATABASE_URL, else a throwaway one ----------
@@ -72,7 +57,9 @@ def _skip_or_fail(reason: str) -> None:
 def _throwaway_server(workdir: Path) -> Iterator[str]:
     from pytest_postgresql.executors.proc import PostgreSQLExecutor
 
-    pg_ctl = shutil.which("pg_ctl") or next(iter(sorted(glob("/usr/lib/postgresql/*/bin/pg_ctl"))), None)
+    pg_ctl = shutil.which("pg_ctl") or next(
+        iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))), None
+    )
     if pg_ctl is None:
         _skip_or_fail("USINE_TEST_DATABASE_URL is unset and no pg_ctl was found to start a server")
     if getpass.getuser() == "root":

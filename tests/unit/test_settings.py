@@ -60,8 +60,12 @@ def test_prod_accepts_real_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not settings.uses_embedded_storage
 
 
-@pytest.mark.parametrize(("variable", "value"), [("USINE_PORT", "eighty"), ("USINE_PROFILE", "qa"), ("USINE_MIN_AUC", "2")])
-def test_invalid_values_are_one_clear_error(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value"), [("USINE_PORT", "eighty"), ("USINE_PROFILE", "qa"), ("USINE_MIN_AUC", "2")]
+)
+def test_invalid_values_are_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=variable.removeprefix("USINE_").lower()):
         load_settings()

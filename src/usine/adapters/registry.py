@@ -212,11 +212,13 @@ class ModelRegistry:
     def version_for_alias(self, name: str, alias: str) -> str | None:
         """The version ``alias`` points at, or ``None`` when the alias is not set."""
         try:
-            return str(self.client.get_model_version_by_alias(name, alias).version)
+            aliases = self.client.get_registered_model(name).aliases
         except MlflowException as exc:
             if _is_missing(exc):
                 return None
             raise
+        version = aliases.get(alias)
+        return None if version is None else str(version)
 
     def list_versions(self, name: str | None = None) -> list[RegisteredVersion]:
         """Registered versions (of one model, or of all), newest first."""

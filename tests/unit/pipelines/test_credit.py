@@ -54,7 +54,9 @@ def test_the_model_ranks_defaults_and_gives_probabilities(
 def test_training_is_reproducible(data: credit.CreditData, fitted: credit.Pipeline) -> None:
     again = credit.build_pipeline(data.features, credit.default_params(), seed=7)
     again.fit(data.train_inputs, credit.label_names(data.train_target))
-    np.testing.assert_array_equal(again.predict_proba(data.test_inputs), fitted.predict_proba(data.test_inputs))
+    np.testing.assert_array_equal(
+        again.predict_proba(data.test_inputs), fitted.predict_proba(data.test_inputs)
+    )
 
 
 def test_we_trust_exactly_the_types_the_fitted_pipeline_holds(fitted: credit.Pipeline) -> None:

@@ -1,0 +1,142 @@
+"""The product as a user runs it: the ``usine`` command and a real uvicorn server."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from support import free_port
+from usine.datasets import dataset_path
+
+USINE = [sys.executable, "-m", "usine"]
+DEADLINE_S = 90
+
+
+def run(home: Path, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "USINE_HOME": str(home), **(extra_env or {})}
+    return subprocess.run([*USINE, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A USINE_HOME where ``usine train credit`` ran once, as a user would."""
+    home = tmp_path_factory.mktemp("e2e-home")
+    trained = run(home, "train", "credit")
+    assert trained.returncode == 0, trained.stderr
+    assert "quality gate passed" in trained.stdout
+    return home
+
+
+@pytest.fixture
+def server(home: Path, database_url: str) -> Iterator[tuple[str, str]]:
+    """``usine serve`` on a free loopback port; yields its base URL and its database URL."""
+    port = free_port()
+    env = {**os.environ, "USINE_HOME": str(home), "USINE_DATABASE_URL": database_url}
+    process = subprocess.Popen(
+        [*USINE, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
+        try:
+            if httpx.get(f"{base}/1.0.0/readiness", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("server not ready before the deadline")
+    yield base, database_url
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    # uvicorn drains, runs the app's shutdown, then re-raises SIGTERM as its exit status.
+    assert process.returncode in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in output
+
+
+def test_predict_feedback_read_and_erase_through_a_real_server(
+    server: tuple[str, str], credit_records: list[dict[str, Any]]
+) -> None:
+    base, database_url = server
+    with httpx.Client(base_url=f"{base}/1.0.0", timeout=10) as api:
+        scored = api.post("/models/credit/predictions", json=credit_records[:3])
+        assert scored.status_code == 200
+        ids = [p["id"] for p in scored.json()["predictions"]]
+        assert scored.json()["version"] == "1"
+        assert api.put(f"/predictions/{ids[0]}/feedback", json={"label": "bad"}).status_code == 200
+        logged = api.get(f"/predictions/{ids[0]}").json()
+        assert logged["feedback"]["label"] == "bad"
+        assert logged["inputs"] == credit_records[0]
+        assert api.delete(f"/predictions/{ids[1]}").status_code == 204
+        assert api.get(f"/predictions/{ids[1]}").status_code == 404
+        bad = api.post(
+            "/models/credit/predictions", content=b"[1,", headers={"content-type": "application/json"}
+        )
+        assert bad.status_code == 400
+        assert bad.headers["content-type"] == "application/problem+json"
+    rows = logged_rows(database_url)
+    assert {row[0]: (row[1], row[2]) for row in rows} == {ids[0]: ("1", "bad"), ids[2]: ("1", None)}
+
+
+def logged_rows(database_url: str) -> list[tuple[str, str, str | None]]:
+    """(id, model version, feedback label) of every logged prediction, read straight from the database."""
+    query = (
+        "SELECT p.id, p.model_version, f.label"
+        " FROM predictions p LEFT JOIN feedback f ON f.prediction_id = p.id"
+    )
+    if database_url.startswith("sqlite"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+            return [tuple(row) for row in connection.execute(query)]
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql")) as connection:
+        return [tuple(row) for row in connection.execute(query)]
+
+
+def test_models_list_shows_the_champion(home: Path) -> None:
+    listed = run(home, "models", "list")
+    assert listed.returncode == 0
+    assert "champion" in listed.stdout
+
+
+def test_promoting_a_missing_version_is_one_clear_line(home: Path) -> None:
+    failed = run(home, "promote", "credit", "--version", "9")
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines() == ["error: model 'credit' has no version 9"]
+
+
+def test_prod_refuses_to_serve_on_embedded_storage(home: Path) -> None:
+    refused = run(home, "serve", extra_env={"USINE_PROFILE": "prod"})
+    assert refused.returncode == 2
+    assert "USINE_DATABASE_URL" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_unusable_training_data_stops_before_anything_is_registered(home: Path, tmp_path: Path) -> None:
+    data = tmp_path / "one-class.csv"
+    data.write_text(dataset_path("german_credit.csv").read_text().replace(",bad\n", ",good\n"))
+    failed = run(home, "train", "credit", "--data", str(data))
+    assert failed.returncode == 1
+    assert "must hold both" in failed.stderr
+    assert run(home, "models", "list").stdout.count("credit") == 1
+
+
+def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
+    upgraded = run(tmp_path, "db", "upgrade")
+    assert upgraded.returncode == 0
+    assert "revision 0001" in upgraded.stdout
