@@ -6,7 +6,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,38 +36,53 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-@pytest.fixture
-def server(home: Path, database_url: str) -> Iterator[tuple[str, str]]:
-    """``usine serve`` on a free loopback port; yields its base URL and its database URL."""
+@contextmanager
+def serving(home: Path, database_url: str, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``usine serve`` on a free loopback port until ready; stopped with SIGTERM on exit."""
     port = free_port()
     env = {**os.environ, "USINE_HOME": str(home), "USINE_DATABASE_URL": database_url}
     process = subprocess.Popen(
-        [*USINE, "serve", "--port", str(port)],
+        [*USINE, "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: ready(base, process), "server ready")
+        yield base, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    # uvicorn drains, runs the app's shutdown, then re-raises SIGTERM as its exit status.
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete" in output
+
+
+def ready(base: str, process: subprocess.Popen[str]) -> bool:
+    if process.poll() is not None:
+        pytest.fail(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
+    try:
+        return httpx.get(f"{base}/1.0.0/readiness", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
-        try:
-            if httpx.get(f"{base}/1.0.0/readiness", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
+        if condition():
+            return
         time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("server not ready before the deadline")
-    yield base, database_url
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
-    # uvicorn drains, runs the app's shutdown, then re-raises SIGTERM as its exit status.
-    assert process.returncode in (0, -signal.SIGTERM)
-    assert "Application shutdown complete" in output
+    pytest.fail(f"{what}: not reached within {DEADLINE_S} s")
+
+
+@pytest.fixture
+def server(home: Path, database_url: str) -> Iterator[tuple[str, str]]:
+    """A served credit model; yields the base URL and the database it logs to."""
+    with serving(home, database_url) as (base, _):
+        yield base, database_url
 
 
 def test_predict_feedback_read_and_erase_through_a_real_server(
@@ -140,3 +156,60 @@ def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     upgraded = run(tmp_path, "db", "upgrade")
     assert upgraded.returncode == 0
     assert "revision 0001" in upgraded.stdout
+
+
+def test_staging_refuses_to_start_without_a_reachable_database(home: Path) -> None:
+    refused = run(
+        home,
+        "serve",
+        extra_env={"USINE_PROFILE": "staging", "USINE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+    )
+    assert refused.returncode == 4
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("error: database unreachable (postgresql+psycopg://nobody@127.0.0.1:1/none)")
+
+
+def test_staging_refuses_to_start_with_no_model_to_serve(home: Path, tmp_path: Path) -> None:
+    refused = run(
+        home,
+        "serve",
+        extra_env={"USINE_PROFILE": "staging", "USINE_SERVING_ALIAS": "prod-champion"},
+    )
+    assert refused.returncode == 4
+    assert (
+        refused.stderr.strip()
+        == "error: no version to serve: credit has no 'prod-champion' alias in the registry"
+    )
+
+
+def workers(pid: int) -> set[int]:
+    """Worker processes of a uvicorn supervisor (its multiprocessing children, not the tracker)."""
+    found = set()
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except FileNotFoundError:  # exited between the two reads
+            continue
+        if b"spawn_main" in command:
+            found.add(int(child))
+    return found
+
+
+def test_a_worker_that_dies_is_replaced_and_service_goes_on(
+    home: Path, tmp_path: Path, credit_record: dict[str, Any]
+) -> None:
+    with serving(home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2") as (base, process):
+        wait_until(lambda: len(workers(process.pid)) >= 2, "two workers")
+        before = workers(process.pid)
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        wait_until(
+            lambda: victim not in workers(process.pid) and len(workers(process.pid)) >= 2, "worker replaced"
+        )
+        wait_until(lambda: ready(base, process), "ready after the restart")
+        with httpx.Client(base_url=base, timeout=10) as api:
+            statuses = {
+                api.post("/1.0.0/models/credit/predictions", json=credit_record).status_code
+                for _ in range(20)
+            }
+        assert statuses == {200}

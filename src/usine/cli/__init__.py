@@ -12,7 +12,7 @@ from rich.console import Console
 
 from usine import __version__
 from usine.cli import db, models, quickstart, serve, train
-from usine.domain.errors import ConfigurationError, QualityGateFailed, UsineError
+from usine.domain.errors import ConfigurationError, QualityGateFailed, StartupCheckFailed, UsineError
 
 app = typer.Typer(
     name="usine",
@@ -27,7 +27,7 @@ app.command("promote")(models.promote)
 app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
 
-EXIT_CODES: dict[type[UsineError], int] = {ConfigurationError: 2, QualityGateFailed: 3}
+EXIT_CODES: dict[type[UsineError], int] = {ConfigurationError: 2, QualityGateFailed: 3, StartupCheckFailed: 4}
 errors = Console(stderr=True)
 
 
@@ -55,7 +55,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except UsineError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_CODES.get(type(exc), 1))
     except click.ClickException as exc:
         exc.show()

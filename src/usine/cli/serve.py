@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from usine.services.preflight import check_can_serve
 from usine.settings import Settings, load_settings
 
 
@@ -19,13 +20,18 @@ def serve(
 ) -> None:
     """Serve the champion models over HTTP until interrupted."""
     settings = load_settings()
+    check_can_serve(settings)
     run_server(settings, host=host, port=port, workers=workers)
 
 
 def run_server(
     settings: Settings, host: str | None = None, port: int | None = None, workers: int | None = None
 ) -> None:
-    """Run uvicorn on the app factory; each worker reads the same ``USINE_*`` settings."""
+    """Run uvicorn on the app factory; each worker reads the same ``USINE_*`` settings.
+
+    With several workers, uvicorn's supervisor restarts a worker that dies. On SIGTERM the
+    server stops accepting connections and lets in-flight requests finish (30 s at most).
+    """
     uvicorn.run(
         "usine.api.app:create_app_from_env",
         factory=True,

@@ -77,6 +77,13 @@ class InvalidInput(UsineError):
         super().__init__(f"{where}field {first.field!r}: {first.message}{more}")
 
 
+class StartupCheckFailed(UsineError):
+    """A server cannot start: a part it needs is unreachable or has nothing to serve."""
+
+    status = 503
+    title = "Cannot start"
+
+
 class ModelNotReady(UsineError):
     """The model exists but cannot serve yet (no champion, failed load)."""
 
