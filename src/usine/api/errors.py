@@ -49,8 +49,7 @@ def _slug(exc: Exception) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", type(exc).__name__).lower()
 
 
-async def _usine_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, UsineError)
+async def _usine_error(request: Request, exc: UsineError) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidInput):
         extra["errors"] = [error.as_dict() for error in exc.errors]
@@ -59,8 +58,7 @@ async def _usine_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.status, str(exc), kind=_slug(exc), **extra)
 
 
-async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+async def _request_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [
         FieldError(
             index=None,
@@ -72,8 +70,7 @@ async def _request_validation_error(request: Request, exc: Exception) -> JSONRes
     return await _usine_error(request, InvalidInput(errors))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     response = problem(request, exc.status_code, str(exc.detail))
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
@@ -87,7 +84,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Route every exception the app can raise to a problem document."""
-    app.add_exception_handler(UsineError, _usine_error)
-    app.add_exception_handler(RequestValidationError, _request_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    app.exception_handler(UsineError)(_usine_error)
+    app.exception_handler(RequestValidationError)(_request_validation_error)
+    app.exception_handler(StarletteHTTPException)(_http_error)
+    app.exception_handler(Exception)(_unexpected_error)
