@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test lint audit format clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,15 @@ lint: install
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
+	$(BIN)/bandit --quiet --recursive src
 
 test: lint
 	$(BIN)/pytest
+
+# Known vulnerabilities in the locked runtime dependencies (asks the PyPI advisory database).
+audit: install
+	$(BIN)/uv export --frozen --no-dev --no-hashes --no-emit-project > $(VENV)/requirements.txt
+	$(BIN)/uvx pip-audit==2.10.1 --strict --requirement $(VENV)/requirements.txt
 
 format: install
 	$(BIN)/ruff format src tests

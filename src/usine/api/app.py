@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from threadpoolctl import threadpool_limits
 
 from usine import __version__
@@ -35,7 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     creating the app is cheap and a failure to load is reported by readiness.
     """
     settings = settings or load_settings()
-    app = FastAPI(
+    # Swagger UI and ReDoc assets are served by the app itself, never from a CDN.
+    app = FastAPIOffline(
         title="usine",
         version=__version__,
         summary="Real-time scoring with every prediction logged.",

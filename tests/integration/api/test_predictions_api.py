@@ -202,3 +202,12 @@ def test_a_model_that_cannot_load_fails_readiness_but_the_others_serve(
         assert "fraud" in ready.json()["detail"]
         assert client.post("/1.0.0/models/credit/predictions", json=credit_record).status_code == 200
         assert client.post("/1.0.0/models/fraud/predictions", json=credit_record).status_code == 503
+
+
+def test_the_docs_page_needs_no_cdn(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text
+    script = next(line for line in page.text.splitlines() if "swagger-ui-bundle.js" in line)
+    path = script.split('src="')[1].split('"')[0]
+    assert client.get(path).status_code == 200
