@@ -5,11 +5,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from usine.datasets import dataset_path
 
 USINE = [sys.executable, "-m", "usine"]
 DEADLINE_S = 90
+STARTED = "Application startup complete"
 
 
 def run(home: Path, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -36,35 +39,53 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+@dataclass
+class Server:
+    """A running ``usine serve``: its base URL, its process and everything it printed so far."""
+
+    base: str
+    process: subprocess.Popen[str]
+    output_file: IO[str]
+
+    def output(self) -> str:
+        self.output_file.seek(0)
+        return self.output_file.read()
+
+
 @contextmanager
-def serving(home: Path, database_url: str, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``usine serve`` on a free loopback port until ready; stopped with SIGTERM on exit."""
+def serving(home: Path, database_url: str, *args: str) -> Iterator[Server]:
+    """``usine serve`` on a free loopback port until ready; stopped with SIGTERM on exit.
+
+    The output goes to a file, never to a pipe nobody reads: a full pipe would block the server.
+    """
     port = free_port()
     env = {**os.environ, "USINE_HOME": str(home), "USINE_DATABASE_URL": database_url}
-    process = subprocess.Popen(
-        [*USINE, "serve", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: ready(base, process), "server ready")
-        yield base, process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+    with tempfile.TemporaryFile(mode="w+") as output_file:
+        process = subprocess.Popen(
+            [*USINE, "serve", "--port", str(port), *args],
+            env=env,
+            stdout=output_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        server = Server(f"http://127.0.0.1:{port}", process, output_file)
+        try:
+            wait_until(lambda: ready(server), "server ready")
+            yield server
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+        output = server.output()
     # uvicorn drains, runs the app's shutdown, then re-raises SIGTERM as its exit status.
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
 
 
-def ready(base: str, process: subprocess.Popen[str]) -> bool:
-    if process.poll() is not None:
-        pytest.fail(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
+def ready(server: Server) -> bool:
+    if server.process.poll() is not None:
+        pytest.fail(f"server exited early:\n{server.output()}")
     try:
-        return httpx.get(f"{base}/1.0.0/readiness", timeout=2).status_code == 200
+        return httpx.get(f"{server.base}/1.0.0/readiness", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
 
@@ -81,15 +102,15 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
 @pytest.fixture
 def server(home: Path, database_url: str) -> Iterator[tuple[str, str]]:
     """A served credit model; yields the base URL and the database it logs to."""
-    with serving(home, database_url) as (base, _):
-        yield base, database_url
+    with serving(home, database_url) as running:
+        yield running.base, database_url
 
 
 def test_predict_feedback_read_and_erase_through_a_real_server(
     server: tuple[str, str], credit_records: list[dict[str, Any]]
 ) -> None:
     base, database_url = server
-    with httpx.Client(base_url=f"{base}/1.0.0", timeout=10) as api:
+    with httpx.Client(base_url=f"{base}/1.0.0", timeout=60) as api:
         scored = api.post("/models/credit/predictions", json=credit_records[:3])
         assert scored.status_code == 200
         ids = [p["id"] for p in scored.json()["predictions"]]
@@ -198,16 +219,16 @@ def workers(pid: int) -> set[int]:
 def test_a_worker_that_dies_is_replaced_and_service_goes_on(
     home: Path, tmp_path: Path, credit_record: dict[str, Any]
 ) -> None:
-    with serving(home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2") as (base, process):
-        wait_until(lambda: len(workers(process.pid)) >= 2, "two workers")
-        before = workers(process.pid)
-        victim = min(before)
+    with serving(home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2") as server:
+        pid = server.process.pid
+        wait_until(lambda: len(workers(pid)) >= 2, "two workers")
+        wait_until(lambda: server.output().count(STARTED) >= 2, "both workers started")
+        victim = min(workers(pid))
         os.kill(victim, signal.SIGKILL)
-        wait_until(
-            lambda: victim not in workers(process.pid) and len(workers(process.pid)) >= 2, "worker replaced"
-        )
-        wait_until(lambda: ready(base, process), "ready after the restart")
-        with httpx.Client(base_url=base, timeout=10) as api:
+        wait_until(lambda: victim not in workers(pid) and len(workers(pid)) >= 2, "worker replaced")
+        # The replacement has loaded its models once it reports its start-up complete.
+        wait_until(lambda: server.output().count(STARTED) >= 3, "the replacement worker started")
+        with httpx.Client(base_url=server.base, timeout=60) as api:
             statuses = {
                 api.post("/1.0.0/models/credit/predictions", json=credit_record).status_code
                 for _ in range(20)
