@@ -130,12 +130,13 @@ class ModelRegistry:
         mlflow.set_registry_uri(tracking_uri)
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
-    def _experiment_id(self) -> str:
-        experiment = self.client.get_experiment_by_name(self.experiment_name)
+    def _experiment_id(self, name: str | None = None) -> str:
+        name = name or self.experiment_name
+        experiment = self.client.get_experiment_by_name(name)
         if experiment is not None:
             return str(experiment.experiment_id)
-        location = f"{self.artifact_root.rstrip('/')}/{self.experiment_name}"
-        return str(self.client.create_experiment(self.experiment_name, artifact_location=location))
+        location = f"{self.artifact_root.rstrip('/')}/{name}"
+        return str(self.client.create_experiment(name, artifact_location=location))
 
     def log_training(self, run: TrainingRun) -> LoggedRun:
         """Log a training run: parameters, metrics, tags, data set, model and its contract.
@@ -172,6 +173,16 @@ class ModelRegistry:
                 pip_requirements=[f"{name}=={package_version(name)}" for name in MODEL_REQUIREMENTS],
             )
             return LoggedRun(run_id=active.info.run_id, model_uri=info.model_uri)
+
+    def log_job(
+        self, experiment: str, run_name: str, params: dict[str, str], metrics: dict[str, float]
+    ) -> str:
+        """Log a finished job (e.g. a batch scoring run) as an MLflow run; returns its id."""
+        mlflow.set_tracking_uri(self.tracking_uri)
+        with mlflow.start_run(experiment_id=self._experiment_id(experiment), run_name=run_name) as active:
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics)
+            return str(active.info.run_id)
 
     def register(self, name: str, logged: LoggedRun, metrics: dict[str, float]) -> str:
         """Register a logged model as a new version of ``name``; returns the version."""

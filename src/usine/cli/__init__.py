@@ -11,8 +11,14 @@ import typer
 from rich.console import Console
 
 from usine import __version__
-from usine.cli import db, models, quickstart, serve, train
-from usine.domain.errors import ConfigurationError, QualityGateFailed, StartupCheckFailed, UsineError
+from usine.cli import batch, db, models, quickstart, serve, train
+from usine.domain.errors import (
+    ConfigurationError,
+    QualityGateFailed,
+    StartupCheckFailed,
+    TooManyRejections,
+    UsineError,
+)
 
 app = typer.Typer(
     name="usine",
@@ -24,10 +30,16 @@ app.command("quickstart")(quickstart.quickstart)
 app.command("train")(train.train)
 app.command("serve")(serve.serve)
 app.command("promote")(models.promote)
+app.command("batch")(batch.batch)
 app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
 
-EXIT_CODES: dict[type[UsineError], int] = {ConfigurationError: 2, QualityGateFailed: 3, StartupCheckFailed: 4}
+EXIT_CODES: dict[type[UsineError], int] = {
+    ConfigurationError: 2,
+    QualityGateFailed: 3,
+    StartupCheckFailed: 4,
+    TooManyRejections: 5,
+}
 errors = Console(stderr=True)
 
 

@@ -103,3 +103,24 @@ class TrainingDataError(UsineError):
 
     status = 422
     title = "Unusable training data"
+
+
+class SchemaMismatch(UsineError):
+    """A table to score lacks columns the model needs: no row of it can be scored."""
+
+    status = 422
+    title = "Schema mismatch"
+
+
+class BatchSourceError(UsineError):
+    """A batch input or output cannot be used: missing, unreadable, not what it claims to be."""
+
+    status = 422
+    title = "Unusable batch source"
+
+
+class TooManyRejections(UsineError):
+    """A batch run finished, but rejected more rows than its threshold allows."""
+
+    status = 422
+    title = "Too many rejected rows"

@@ -1,0 +1,185 @@
+"""Batch scoring: a table file in, scores out, every row either scored or rejected with its reasons.
+
+A batch run streams its input in chunks (memory bounded by the chunk size, not the file),
+checks each chunk against the model's contract, scores the accepted rows in one call per
+chunk, and writes two tables atomically: the scores, and the rejected rows with their reasons.
+The run id is derived from the model version and the input file's identity, so re-running
+the same job rewrites the same rows instead of adding new ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+from usine.adapters.registry import LoadedVersion, ModelRegistry
+from usine.adapters.tables import TableReader, TableWriter
+from usine.domain.errors import BatchSourceError, ModelNotFound
+from usine.domain.frame_check import check_frame
+from usine.domain.model_spec import Predictor
+
+OUTPUT_COLUMNS = ("row_number", "score", "model_name", "model_version", "batch_run_id")
+REJECT_COLUMNS = ("row_number", "reasons")
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What to score, with which model, and where the results go."""
+
+    model: str
+    input_url: str
+    output_url: str
+    rejects_url: str
+    version: str | None = None
+    alias: str = "champion"
+    chunk_rows: int = 50_000
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What a finished batch run did."""
+
+    batch_run_id: str
+    mlflow_run_id: str
+    model: str
+    version: str
+    rows_in: int
+    rows_scored: int
+    rows_rejected: int
+    duration_s: float
+    output_url: str
+    rejects_url: str
+
+    @property
+    def rejected_share(self) -> float:
+        """The share of input rows that were rejected (0 for an empty input)."""
+        return self.rows_rejected / self.rows_in if self.rows_in else 0.0
+
+
+def rejects_url_for(output_url: str) -> str:
+    """The default side table of rejected rows: ``scores.parquet`` → ``scores.rejects.parquet``."""
+    path = PurePosixPath(output_url)
+    return str(path.with_name(f"{path.stem}.rejects{path.suffix}"))
+
+
+def batch_run_id(model: str, version: str, input_url: str, fingerprint: str) -> str:
+    """A run id that is the same for the same model version and the same input file."""
+    key = "\x1f".join((model, version, input_url, fingerprint))
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def score_file(
+    job: BatchJob,
+    registry: ModelRegistry,
+    experiment: str,
+    *,
+    on_total: Callable[[int | None], None] = lambda _: None,
+    on_rows: Callable[[int], None] = lambda _: None,
+) -> BatchReport:
+    """Score every row of a table file with a registered model version.
+
+    Args:
+        job: the input, the output, the model and how to read.
+        registry: where the model version is loaded from and the run is logged.
+        experiment: the MLflow experiment batch runs are logged to.
+        on_total: called once with the number of input rows, when the format records it.
+        on_rows: called after each chunk with the number of rows it held (for progress).
+
+    Returns:
+        The counts of the run; the output and rejects tables are complete when it returns.
+
+    Raises:
+        BatchSourceError: the input is missing or unreadable, or the output cannot be written.
+        SchemaMismatch: the input lacks a feature column.
+        ModelNotFound: no such model, version or alias.
+
+    """
+    started = time.perf_counter()
+    reader = TableReader(job.input_url, job.chunk_rows)
+    loaded = _load(registry, job)
+    run_id = batch_run_id(job.model, loaded.version, job.input_url, reader.fingerprint())
+    on_total(reader.total_rows())
+    scorer = _ChunkScorer(loaded, run_id)
+    with TableWriter(job.output_url) as scores, TableWriter(job.rejects_url) as rejects:
+        for chunk in reader.chunks():
+            scored, rejected = scorer.score(chunk)
+            scores.write(scored)
+            rejects.write(rejected)
+            on_rows(len(chunk))
+    duration = time.perf_counter() - started
+    counts = {
+        "rows_in": scorer.rows_in,
+        "rows_scored": scores.rows,
+        "rows_rejected": rejects.rows,
+        "duration_s": duration,
+        "rows_per_s": scorer.rows_in / duration if duration > 0 else 0.0,
+    }
+    params = {
+        "model": job.model,
+        "version": loaded.version,
+        "input": job.input_url,
+        "output": job.output_url,
+        "rejects": job.rejects_url,
+        "chunk_rows": str(job.chunk_rows),
+        "batch_run_id": run_id,
+    }
+    mlflow_run_id = registry.log_job(experiment, f"batch-{job.model}-{run_id}", params, counts)
+    return BatchReport(
+        batch_run_id=run_id,
+        mlflow_run_id=mlflow_run_id,
+        model=job.model,
+        version=loaded.version,
+        rows_in=scorer.rows_in,
+        rows_scored=scores.rows,
+        rows_rejected=rejects.rows,
+        duration_s=duration,
+        output_url=job.output_url,
+        rejects_url=job.rejects_url,
+    )
+
+
+def _load(registry: ModelRegistry, job: BatchJob) -> LoadedVersion:
+    version = job.version or registry.version_for_alias(job.model, job.alias)
+    if version is None:
+        raise ModelNotFound(f"no version of {job.model!r} has the alias {job.alias!r}: train or promote one")
+    return registry.load(job.model, version)
+
+
+class _ChunkScorer:
+    """Scores chunks in input order, numbering rows across the whole file."""
+
+    def __init__(self, loaded: LoadedVersion, run_id: str) -> None:
+        self.loaded = loaded
+        self.run_id = run_id
+        self.positive_index = Predictor(loaded.model, loaded.spec).positive_index
+        self.rows_in = 0
+
+    def score(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The scored rows and the rejected rows of one chunk, with the input's columns kept."""
+        taken = [name for name in (*OUTPUT_COLUMNS, *REJECT_COLUMNS) if name in chunk.columns]
+        if taken:
+            raise BatchSourceError(f"the input already has the column(s) {taken}, which the output adds")
+        numbers = np.arange(self.rows_in, self.rows_in + len(chunk), dtype=np.int64)
+        self.rows_in += len(chunk)
+        check = check_frame(self.loaded.spec.features, chunk)
+        scores = (
+            self.loaded.model.predict_proba(check.inputs)[:, self.positive_index]
+            if len(check.inputs)
+            else np.empty(0, dtype=np.float64)
+        )
+        scored = chunk[check.accepted].reset_index(drop=True)
+        scored.insert(0, "row_number", numbers[check.accepted])
+        scored["score"] = scores.astype(np.float64)
+        scored["model_name"] = self.loaded.name
+        scored["model_version"] = self.loaded.version
+        scored["batch_run_id"] = self.run_id
+        rejected = chunk[~check.accepted].reset_index(drop=True)
+        rejected.insert(0, "row_number", numbers[~check.accepted])
+        rejected.insert(1, "reasons", pd.Series(check.reasons, dtype=object))
+        return scored, rejected

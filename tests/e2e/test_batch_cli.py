@@ -1,0 +1,77 @@
+"""``usine batch`` as a scheduler runs it: exit codes, one-line errors, files left behind."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from usine.datasets import dataset_path
+from usine.pipelines.credit import TARGET
+from usine.services.training import TrainingResult
+
+
+def usine(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "USINE_HOME": str(home), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "usine", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def applications(tmp_path: Path) -> Path:
+    """Ten applicants as a Parquet file, two of them with an unknown housing category."""
+    frame = pd.read_csv(dataset_path("german_credit.csv")).drop(columns=[TARGET]).head(10)
+    frame.loc[[2, 7], "housing"] = "houseboat"
+    path = tmp_path / "applications.parquet"
+    frame.to_parquet(path)
+    return path
+
+
+def test_a_run_scores_writes_both_tables_and_exits_zero(
+    trained_home: tuple[Path, TrainingResult], applications: Path, tmp_path: Path
+) -> None:
+    done = usine(
+        trained_home[0], "batch", "credit", "--input", str(applications), "--output", str(tmp_path / "s.csv"),
+        "--max-rejected-share", "0.5",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "credit version 1" in done.stdout
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 8
+    assert pd.read_csv(tmp_path / "s.rejects.csv")["row_number"].tolist() == [2, 7]
+
+
+def test_too_many_rejected_rows_exit_five_after_writing_everything(
+    trained_home: tuple[Path, TrainingResult], applications: Path, tmp_path: Path
+) -> None:
+    done = usine(
+        trained_home[0], "batch", "credit", "--input", str(applications), "--output", str(tmp_path / "s.csv")
+    )
+    assert done.returncode == 5
+    assert "2 of 10 rows rejected" in done.stderr
+    assert (tmp_path / "s.rejects.csv").exists()
+
+
+def test_a_missing_input_is_one_line_and_exit_one(
+    trained_home: tuple[Path, TrainingResult], tmp_path: Path
+) -> None:
+    done = usine(
+        trained_home[0],
+        "batch",
+        "credit",
+        "--input",
+        str(tmp_path / "nope.csv"),
+        "--output",
+        str(tmp_path / "s.csv"),
+    )
+    assert done.returncode == 1
+    assert "nope.csv: no such file" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "s.csv").exists()
