@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     workers: Annotated[int, Field(ge=1)] = 1
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     max_records: Annotated[int, Field(ge=1)] = 1_000
+    batch_database_url: str = Field(
+        default="",
+        description="Database that batch --query reads and --output-table writes; empty means database_url.",
+    )
     auto_migrate: bool = Field(
         default=True, description="Upgrade the database schema when the server starts."
     )
@@ -74,6 +78,7 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{home / 'usine.db'}"
         self.database_url = normalise_database_url(self.database_url)
+        self.batch_database_url = normalise_database_url(self.batch_database_url or self.database_url)
         if not self.mlflow_tracking_uri:
             self.mlflow_tracking_uri = f"sqlite:///{home / 'mlflow.db'}"
         if not self.mlflow_artifact_root:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
@@ -19,7 +19,17 @@ from rich.table import Table
 from rich.text import Text
 
 from usine.domain.errors import TooManyRejections
-from usine.services.batch import BatchJob, BatchReport, rejects_url_for, score_file
+from usine.services.batch import (
+    BatchJob,
+    BatchReport,
+    FileTable,
+    Sink,
+    Source,
+    SqlQuery,
+    SqlTable,
+    rejects_for,
+    score_table,
+)
 from usine.services.models import open_registry
 from usine.settings import load_settings
 
@@ -38,15 +48,24 @@ class RowsPerSecond(ProgressColumn):
 def batch(
     model: Annotated[str, typer.Argument(help="Registered model name, e.g. credit.")],
     input_url: Annotated[
-        str,
-        typer.Option("--input", help="Table to score: .csv or .parquet, a path or an fsspec URL (s3://…)."),
-    ],
-    output_url: Annotated[
-        str, typer.Option("--output", help="Where the scores go (.csv or .parquet); replaced atomically.")
-    ],
-    rejects_url: Annotated[
         str | None,
-        typer.Option("--rejects", help="Rejected rows with their reasons; default: OUTPUT with .rejects."),
+        typer.Option("--input", help="Table to score: .csv or .parquet, a path or an fsspec URL (s3://…)."),
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(help="Score the rows of this SELECT instead (on USINE_BATCH_DATABASE_URL)."),
+    ] = None,
+    output_url: Annotated[
+        str | None,
+        typer.Option("--output", help="Scores file (.csv or .parquet), replaced atomically."),
+    ] = None,
+    output_table: Annotated[
+        str | None,
+        typer.Option(help="Scores table instead; a rerun replaces the rows of the same batch run."),
+    ] = None,
+    rejects: Annotated[
+        str | None,
+        typer.Option(help="Rejected rows with their reasons; default: OUTPUT.rejects.EXT or TABLE_rejects."),
     ] = None,
     version: Annotated[
         str | None, typer.Option(help="Model version; the serving alias (champion) by default.")
@@ -59,11 +78,23 @@ def batch(
 ) -> None:
     """Score a table with a registered model: every row is scored or rejected with its reasons."""
     settings = load_settings()
+    database = settings.batch_database_url
+    _exactly_one("--input", input_url, "--query", query)
+    _exactly_one("--output", output_url, "--output-table", output_table)
+    source: Source = FileTable(input_url) if input_url is not None else SqlQuery(database, cast(str, query))
+    output: Sink = (
+        FileTable(output_url) if output_url is not None else SqlTable(database, cast(str, output_table))
+    )
+    rejected_to: Sink
+    if rejects is None:
+        rejected_to = rejects_for(output)
+    else:
+        rejected_to = SqlTable(database, rejects) if isinstance(output, SqlTable) else FileTable(rejects)
     job = BatchJob(
         model=model,
-        input_url=input_url,
-        output_url=output_url,
-        rejects_url=rejects_url or rejects_url_for(output_url),
+        source=source,
+        output=output,
+        rejects=rejected_to,
         version=version,
         alias=settings.serving_alias,
         chunk_rows=chunk_rows,
@@ -77,7 +108,7 @@ def batch(
     )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("rows", total=None)
-        report = score_file(
+        report = score_table(
             job,
             open_registry(settings),
             f"{settings.experiment_name}-batch",
@@ -88,8 +119,13 @@ def batch(
     if report.rejected_share > max_rejected_share:
         raise TooManyRejections(
             f"{report.rows_rejected} of {report.rows_in} rows rejected "
-            f"({report.rejected_share:.1%} > {max_rejected_share:.1%}); see {report.rejects_url}"
+            f"({report.rejected_share:.1%} > {max_rejected_share:.1%}); see {report.rejects}"
         )
+
+
+def _exactly_one(first: str, first_value: str | None, second: str, second_value: str | None) -> None:
+    if (first_value is None) == (second_value is None):
+        raise typer.BadParameter(f"give exactly one of {first} and {second}")
 
 
 def _summary(report: BatchReport) -> Table:
@@ -104,6 +140,6 @@ def _summary(report: BatchReport) -> Table:
         f"{report.rows_scored:,}",
         f"{report.rows_rejected:,}",
         f"{report.duration_s:.1f}",
-        f"{report.output_url}\n{report.rejects_url}",
+        f"{report.output}\n{report.rejects}",
     )
     return table

@@ -1,41 +1,85 @@
-"""Batch scoring: a table file in, scores out, every row either scored or rejected with its reasons.
+"""Batch scoring: a table in, scores out, every row either scored or rejected with its reasons.
 
 A batch run streams its input in chunks (memory bounded by the chunk size, not the file),
 checks each chunk against the model's contract, scores the accepted rows in one call per
 chunk, and writes two tables atomically: the scores, and the rejected rows with their reasons.
-The run id is derived from the model version and the input file's identity, so re-running
-the same job rewrites the same rows instead of adding new ones.
+Inputs are CSV or Parquet files (local or fsspec URLs) or a SQL query; outputs are files or
+database tables. The run id is derived from the model version and the input's identity (the
+file's, or the query text), so re-running the same job rewrites the same rows instead of
+adding new ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Connection
 
+from usine.adapters.db.engine import make_engine
 from usine.adapters.registry import LoadedVersion, ModelRegistry
+from usine.adapters.sql_tables import QueryReader, SqlTableWriter
 from usine.adapters.tables import TableReader, TableWriter
 from usine.domain.errors import BatchSourceError, ModelNotFound
 from usine.domain.frame_check import check_frame
 from usine.domain.model_spec import Predictor
 
 OUTPUT_COLUMNS = ("row_number", "score", "model_name", "model_version", "batch_run_id")
-REJECT_COLUMNS = ("row_number", "reasons")
+REJECT_COLUMNS = ("row_number", "reasons", "batch_run_id")
+
+
+@dataclass(frozen=True)
+class FileTable:
+    """A CSV or Parquet file, by path or fsspec URL."""
+
+    url: str
+
+    def __str__(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True)
+class SqlQuery:
+    """The rows a SELECT statement returns from a database."""
+
+    database_url: str
+    query: str
+
+    def __str__(self) -> str:
+        return f"query {self.query!r}"
+
+
+@dataclass(frozen=True)
+class SqlTable:
+    """A table in a database, created on first use."""
+
+    database_url: str
+    table: str
+
+    def __str__(self) -> str:
+        return f"table {self.table}"
+
+
+Source = FileTable | SqlQuery
+Sink = FileTable | SqlTable
+Reader = TableReader | QueryReader
+Writer = TableWriter | SqlTableWriter
 
 
 @dataclass(frozen=True)
 class BatchJob:
-    """What to score, with which model, and where the results go."""
+    """What to score, with which model, and where the scores and the rejected rows go."""
 
     model: str
-    input_url: str
-    output_url: str
-    rejects_url: str
+    source: Source
+    output: Sink
+    rejects: Sink
     version: str | None = None
     alias: str = "champion"
     chunk_rows: int = 50_000
@@ -53,8 +97,8 @@ class BatchReport:
     rows_scored: int
     rows_rejected: int
     duration_s: float
-    output_url: str
-    rejects_url: str
+    output: Sink
+    rejects: Sink
 
     @property
     def rejected_share(self) -> float:
@@ -62,19 +106,21 @@ class BatchReport:
         return self.rows_rejected / self.rows_in if self.rows_in else 0.0
 
 
-def rejects_url_for(output_url: str) -> str:
-    """The default side table of rejected rows: ``scores.parquet`` → ``scores.rejects.parquet``."""
-    path = PurePosixPath(output_url)
-    return str(path.with_name(f"{path.stem}.rejects{path.suffix}"))
+def rejects_for(output: Sink) -> Sink:
+    """Default home of rejects: ``s.parquet`` → ``s.rejects.parquet``, table ``t`` → ``t_rejects``."""
+    if isinstance(output, SqlTable):
+        return SqlTable(output.database_url, f"{output.table}_rejects")
+    path = PurePosixPath(output.url)
+    return FileTable(str(path.with_name(f"{path.stem}.rejects{path.suffix}")))
 
 
-def batch_run_id(model: str, version: str, input_url: str, fingerprint: str) -> str:
-    """A run id that is the same for the same model version and the same input file."""
-    key = "\x1f".join((model, version, input_url, fingerprint))
+def batch_run_id(model: str, version: str, source: Source, fingerprint: str) -> str:
+    """A run id that is the same for the same model version and the same input."""
+    key = "\x1f".join((model, version, str(source), fingerprint))
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def score_file(
+def score_table(
     job: BatchJob,
     registry: ModelRegistry,
     experiment: str,
@@ -101,17 +147,18 @@ def score_file(
 
     """
     started = time.perf_counter()
-    reader = TableReader(job.input_url, job.chunk_rows)
-    loaded = _load(registry, job)
-    run_id = batch_run_id(job.model, loaded.version, job.input_url, reader.fingerprint())
-    on_total(reader.total_rows())
-    scorer = _ChunkScorer(loaded, run_id)
-    with TableWriter(job.output_url) as scores, TableWriter(job.rejects_url) as rejects:
-        for chunk in reader.chunks():
-            scored, rejected = scorer.score(chunk)
-            scores.write(scored)
-            rejects.write(rejected)
-            on_rows(len(chunk))
+    with ExitStack() as stack:
+        reader = _reader(job.source, job.chunk_rows, stack)
+        loaded = _load(registry, job)
+        run_id = batch_run_id(job.model, loaded.version, job.source, reader.fingerprint())
+        on_total(reader.total_rows())
+        scorer = _ChunkScorer(loaded, run_id)
+        with _writers([job.output, job.rejects], run_id) as (scores, rejects):
+            for chunk in reader.chunks():
+                scored, rejected = scorer.score(chunk)
+                scores.write(scored)
+                rejects.write(rejected)
+                on_rows(len(chunk))
     duration = time.perf_counter() - started
     counts = {
         "rows_in": scorer.rows_in,
@@ -123,9 +170,9 @@ def score_file(
     params = {
         "model": job.model,
         "version": loaded.version,
-        "input": job.input_url,
-        "output": job.output_url,
-        "rejects": job.rejects_url,
+        "input": str(job.source)[:500],
+        "output": str(job.output),
+        "rejects": str(job.rejects),
         "chunk_rows": str(job.chunk_rows),
         "batch_run_id": run_id,
     }
@@ -139,9 +186,37 @@ def score_file(
         rows_scored=scores.rows,
         rows_rejected=rejects.rows,
         duration_s=duration,
-        output_url=job.output_url,
-        rejects_url=job.rejects_url,
+        output=job.output,
+        rejects=job.rejects,
     )
+
+
+def _reader(source: Source, chunk_rows: int, stack: ExitStack) -> Reader:
+    if isinstance(source, SqlQuery):
+        engine = make_engine(source.database_url)
+        stack.callback(engine.dispose)
+        return QueryReader(engine, source.query, chunk_rows)
+    return TableReader(source.url, chunk_rows)
+
+
+@contextmanager
+def _writers(sinks: list[Sink], run_id: str) -> Iterator[list[Writer]]:
+    """Open every sink; tables of one database share one transaction, committed on success."""
+    with ExitStack() as stack:
+        transactions: dict[str, Connection] = {}
+        writers: list[Writer] = []
+        for sink in sinks:
+            if isinstance(sink, FileTable):
+                writers.append(stack.enter_context(TableWriter(sink.url)))
+                continue
+            if sink.database_url not in transactions:
+                engine = make_engine(sink.database_url)
+                stack.callback(engine.dispose)
+                transactions[sink.database_url] = stack.enter_context(engine.begin())
+            writers.append(
+                stack.enter_context(SqlTableWriter(transactions[sink.database_url], sink.table, run_id))
+            )
+        yield writers
 
 
 def _load(registry: ModelRegistry, job: BatchJob) -> LoadedVersion:
@@ -162,7 +237,7 @@ class _ChunkScorer:
 
     def score(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The scored rows and the rejected rows of one chunk, with the input's columns kept."""
-        taken = [name for name in (*OUTPUT_COLUMNS, *REJECT_COLUMNS) if name in chunk.columns]
+        taken = sorted(name for name in {*OUTPUT_COLUMNS, *REJECT_COLUMNS} if name in chunk.columns)
         if taken:
             raise BatchSourceError(f"the input already has the column(s) {taken}, which the output adds")
         numbers = np.arange(self.rows_in, self.rows_in + len(chunk), dtype=np.int64)
@@ -182,4 +257,5 @@ class _ChunkScorer:
         rejected = chunk[~check.accepted].reset_index(drop=True)
         rejected.insert(0, "row_number", numbers[~check.accepted])
         rejected.insert(1, "reasons", pd.Series(check.reasons, dtype=object))
+        rejected["batch_run_id"] = self.run_id
         return scored, rejected
