@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from image import DOCKERFILE, ROOT, instructions, runtime_environment
 from usine.settings import Settings
 
@@ -15,9 +17,12 @@ def in_stage(stage: str, keyword: str) -> list[str]:
     return [i.arguments for i in instructions() if i.stage == stage and i.keyword == keyword]
 
 
-def test_hadolint_reports_nothing_at_its_strictest_level() -> None:
+@pytest.mark.parametrize(
+    "dockerfile", [DOCKERFILE, DOCKERFILE.with_name("mlflow.Dockerfile")], ids=lambda p: p.name
+)
+def test_hadolint_reports_nothing_at_its_strictest_level(dockerfile: Path) -> None:
     linted = subprocess.run(
-        [str(HADOLINT), "--failure-threshold", "style", str(DOCKERFILE)],
+        [str(HADOLINT), "--failure-threshold", "style", str(dockerfile)],
         capture_output=True,
         text=True,
         timeout=60,
