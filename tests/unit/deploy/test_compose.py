@@ -10,6 +10,7 @@ import yaml
 
 from image import ROOT
 from support import parse_usine_command
+from usine.cli.serve import GRACEFUL_SHUTDOWN_S
 from usine.settings import Settings
 
 COMPOSE = ROOT / "deploy" / "docker" / "compose.yaml"
@@ -69,7 +70,7 @@ def test_the_api_waits_for_readiness_and_outlives_the_server_drain(
 ) -> None:
     api = services["api"]
     assert any("/1.0.0/readiness" in part for part in api["healthcheck"]["test"])
-    assert int(api["stop_grace_period"].removesuffix("s")) > 30  # usine serve drains for 30 s
+    assert int(api["stop_grace_period"].removesuffix("s")) > GRACEFUL_SHUTDOWN_S
 
 
 def test_usine_containers_run_commands_usine_accepts_with_settings_it_knows(
