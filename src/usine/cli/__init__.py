@@ -6,7 +6,6 @@ import logging
 import sys
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
@@ -69,10 +68,14 @@ def main() -> None:
     except UsineError as exc:
         errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_CODES.get(type(exc), 1))
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:  # unknown command or option, refused value, no arguments
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            errors.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         errors.print("aborted")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

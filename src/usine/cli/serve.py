@@ -10,6 +10,9 @@ import uvicorn
 from usine.services.preflight import check_can_serve
 from usine.settings import Settings, load_settings
 
+GRACEFUL_SHUTDOWN_S = 30
+"""How long a server given SIGTERM lets in-flight requests finish before it stops."""
+
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (USINE_HOST by default).")] = None,
@@ -30,7 +33,8 @@ def run_server(
     """Run uvicorn on the app factory; each worker reads the same ``USINE_*`` settings.
 
     With several workers, uvicorn's supervisor restarts a worker that dies. On SIGTERM the
-    server stops accepting connections and lets in-flight requests finish (30 s at most).
+    server stops accepting connections and lets in-flight requests finish
+    (``GRACEFUL_SHUTDOWN_S`` at most).
     """
     uvicorn.run(
         "usine.api.app:create_app_from_env",
@@ -38,6 +42,6 @@ def run_server(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         log_level="info",
     )
