@@ -132,3 +132,10 @@ class NoReferenceStatistics(CannotMonitor):
 
 class FeatureMissingFromLog(CannotMonitor):
     """A feature of the model is absent from every logged prediction of the window."""
+
+
+class InvalidShift(UsineError):
+    """A simulated drift cannot be read: ``f*factor``, ``f+offset`` or ``f=category@share``."""
+
+    status = 422
+    title = "Invalid shift"
