@@ -11,8 +11,18 @@ import typer
 from rich.console import Console
 
 from usine import __version__
-from usine.cli import db, models, quickstart, serve, train
-from usine.domain.errors import ConfigurationError, QualityGateFailed, StartupCheckFailed, UsineError
+from usine.cli import db, models, monitor, quickstart, serve, simulate, train
+from usine.domain.errors import (
+    ConfigurationError,
+    EmptyWindow,
+    FeatureMissingFromLog,
+    InvalidShift,
+    InvalidWindow,
+    NoReferenceStatistics,
+    QualityGateFailed,
+    StartupCheckFailed,
+    UsineError,
+)
 
 app = typer.Typer(
     name="usine",
@@ -26,8 +36,19 @@ app.command("serve")(serve.serve)
 app.command("promote")(models.promote)
 app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
+app.command("monitor")(monitor.monitor)
+app.add_typer(simulate.app, name="simulate")
 
-EXIT_CODES: dict[type[UsineError], int] = {ConfigurationError: 2, QualityGateFailed: 3, StartupCheckFailed: 4}
+EXIT_CODES: dict[type[UsineError], int] = {
+    ConfigurationError: 2,
+    InvalidWindow: 2,
+    InvalidShift: 2,
+    QualityGateFailed: 3,
+    StartupCheckFailed: 4,
+    EmptyWindow: 5,
+    NoReferenceStatistics: 5,
+    FeatureMissingFromLog: 5,
+}
 errors = Console(stderr=True)
 
 

@@ -54,7 +54,7 @@ def parse_instant(text: str, now: datetime) -> datetime:
         raise InvalidWindow(
             f"{text!r} is neither a duration (7d, 24h, 30m, 2w) nor an ISO 8601 datetime"
         ) from None
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC) if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 def window_query(
