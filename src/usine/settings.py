@@ -66,6 +66,25 @@ class Settings(BaseSettings):
         default="",
         description="Database that batch --query reads and --output-table writes; empty means database_url.",
     )
+    drift_psi_warning: Annotated[float, Field(gt=0)] = Field(
+        default=0.1, description="PSI from which a feature is worth watching (warning)."
+    )
+    drift_psi_alert: Annotated[float, Field(gt=0)] = Field(
+        default=0.25, description="PSI from which a feature has drifted."
+    )
+    drift_distance_alert: Annotated[float, Field(gt=0)] = Field(
+        default=0.1,
+        description="Normalised Wasserstein (numeric) or Jensen-Shannon (categorical) distance of a drift.",
+    )
+    drift_significance: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.01, description="A drift must also be significant at this level (KS or chi-square)."
+    )
+    drift_dataset_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.5, description="Share of drifted features from which the whole window has drifted."
+    )
+    monitoring_chunk_rows: Annotated[int, Field(ge=100)] = Field(
+        default=5_000, description="Logged predictions read per round trip when monitoring."
+    )
     auto_migrate: bool = Field(
         default=True, description="Upgrade the database schema when the server starts."
     )

@@ -48,13 +48,13 @@ def test_a_run_scores_writes_both_tables_and_exits_zero(
     assert pd.read_csv(tmp_path / "s.rejects.csv")["row_number"].tolist() == [2, 7]
 
 
-def test_too_many_rejected_rows_exit_five_after_writing_everything(
+def test_too_many_rejected_rows_exit_six_after_writing_everything(
     trained_home: tuple[Path, TrainingResult], applications: Path, tmp_path: Path
 ) -> None:
     done = usine(
         trained_home[0], "batch", "credit", "--input", str(applications), "--output", str(tmp_path / "s.csv")
     )
-    assert done.returncode == 5
+    assert done.returncode == 6
     assert "2 of 10 rows rejected" in done.stderr
     assert (tmp_path / "s.rejects.csv").exists()
 

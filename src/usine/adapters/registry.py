@@ -244,6 +244,19 @@ class ModelRegistry:
         ]
         return sorted(versions, key=lambda v: (v.name, -int(v.version)))
 
+    def spec(self, name: str, version: str) -> ModelSpec:
+        """The contract and reference statistics of a version, without loading the model.
+
+        Raises:
+            ModelNotFound: the version does not exist or carries no usine contract.
+
+        """
+        self.get_version(name, version)
+        metadata = Model.load(f"models:/{name}/{version}").metadata or {}
+        if SPEC_METADATA_KEY not in metadata:
+            raise ModelNotFound(f"model {name!r} version {version} carries no usine contract")
+        return ModelSpec.model_validate(metadata[SPEC_METADATA_KEY])
+
     def load(self, name: str, version: str) -> LoadedVersion:
         """Load a registered version with its contract.
 

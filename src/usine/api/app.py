@@ -19,7 +19,7 @@ from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.registry import ModelRegistry
 from usine.api.errors import install_error_handlers
-from usine.api.routes import health, models, predictions
+from usine.api.routes import health, models, monitoring, predictions
 from usine.services.model_holder import ModelHolder
 from usine.services.predictions import PredictionService
 from usine.settings import Settings, load_settings
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (health.router, models.router, predictions.router):
+    for router in (health.router, models.router, predictions.router, monitoring.router):
         app.include_router(router, prefix=API_PREFIX)
     app.openapi = lambda: _openapi_with_model_schemas(app)  # type: ignore[method-assign]
     return app

@@ -10,9 +10,14 @@ import typer
 from rich.console import Console
 
 from usine import __version__
-from usine.cli import batch, db, models, quickstart, serve, train
+from usine.cli import batch, db, models, monitor, quickstart, serve, simulate, train
 from usine.domain.errors import (
     ConfigurationError,
+    EmptyWindow,
+    FeatureMissingFromLog,
+    InvalidShift,
+    InvalidWindow,
+    NoReferenceStatistics,
     QualityGateFailed,
     StartupCheckFailed,
     TooManyRejections,
@@ -32,12 +37,19 @@ app.command("promote")(models.promote)
 app.command("batch")(batch.batch)
 app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
+app.command("monitor")(monitor.monitor)
+app.add_typer(simulate.app, name="simulate")
 
 EXIT_CODES: dict[type[UsineError], int] = {
     ConfigurationError: 2,
+    InvalidWindow: 2,
+    InvalidShift: 2,
     QualityGateFailed: 3,
     StartupCheckFailed: 4,
-    TooManyRejections: 5,
+    EmptyWindow: 5,
+    NoReferenceStatistics: 5,
+    FeatureMissingFromLog: 5,
+    TooManyRejections: 6,
 }
 errors = Console(stderr=True)
 

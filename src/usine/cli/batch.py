@@ -73,7 +73,7 @@ def batch(
     chunk_rows: Annotated[int, typer.Option(min=1, help="Rows read and scored at a time.")] = 50_000,
     max_rejected_share: Annotated[
         float,
-        typer.Option(min=0.0, max=1.0, help="Exit with code 5 when a larger share of rows is rejected."),
+        typer.Option(min=0.0, max=1.0, help="Exit with code 6 when a larger share of rows is rejected."),
     ] = 0.05,
 ) -> None:
     """Score a table with a registered model: every row is scored or rejected with its reasons."""

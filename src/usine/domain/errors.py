@@ -124,3 +124,39 @@ class TooManyRejections(UsineError):
 
     status = 422
     title = "Too many rejected rows"
+
+
+class InvalidWindow(UsineError):
+    """A monitoring window cannot be read (bad ``since``/``until``, or ``until`` before ``since``)."""
+
+    status = 422
+    title = "Invalid window"
+
+
+class CannotMonitor(UsineError):
+    """The window exists but cannot be compared with the model's reference."""
+
+    status = 409
+    title = "Cannot monitor"
+
+
+class EmptyWindow(CannotMonitor):
+    """No prediction of the model was logged in the window."""
+
+    status = 404
+    title = "Empty window"
+
+
+class NoReferenceStatistics(CannotMonitor):
+    """The model version carries no reference statistics for its inputs or scores."""
+
+
+class FeatureMissingFromLog(CannotMonitor):
+    """A feature of the model is absent from every logged prediction of the window."""
+
+
+class InvalidShift(UsineError):
+    """A simulated drift cannot be read: ``f*factor``, ``f+offset`` or ``f=category@share``."""
+
+    status = 422
+    title = "Invalid shift"

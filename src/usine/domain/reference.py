@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from usine.domain.features import FeatureKind, FeatureSpec
 
@@ -25,6 +25,14 @@ class NumericReference(BaseModel):
     min: float
     max: float
     quantiles: list[float]
+    bin_edges: list[float] = Field(
+        default_factory=list,
+        description="Distinct inner deciles; bin i holds values in (edge[i-1], edge[i]].",
+    )
+    bin_counts: list[int] = Field(
+        default_factory=list,
+        description="Training values per bin (one more than edges): exact even when deciles tie.",
+    )
 
 
 class CategoricalReference(BaseModel):
@@ -46,7 +54,10 @@ class ReferenceStatistics(BaseModel):
 
 
 def describe_numeric(values: pd.Series | np.ndarray) -> NumericReference:
-    """Summarise a numeric column: moments, range and deciles.
+    """Summarise a numeric column: moments, range, deciles and counts between deciles.
+
+    The counts make drift statistics exact for features with few distinct values (bands
+    1-4, counts of people), where several deciles fall on the same value.
 
     Args:
         values: the column; missing values are counted, then ignored.
@@ -62,6 +73,10 @@ def describe_numeric(values: pd.Series | np.ndarray) -> NumericReference:
     present = array[~np.isnan(array)]
     if present.size == 0:
         raise ValueError("cannot describe a column with no values")
+    quantiles = np.quantile(present, QUANTILE_LEVELS)
+    # Edges at observed values, so that bands and counts keep whole-number bins.
+    edges = np.unique(np.quantile(present, QUANTILE_LEVELS[1:-1], method="inverted_cdf"))
+    counts = np.bincount(np.searchsorted(edges, present, side="left"), minlength=edges.size + 1)
     return NumericReference(
         count=int(array.size),
         missing=int(array.size - present.size),
@@ -69,7 +84,9 @@ def describe_numeric(values: pd.Series | np.ndarray) -> NumericReference:
         std=float(present.std(ddof=1)) if present.size > 1 else 0.0,
         min=float(present.min()),
         max=float(present.max()),
-        quantiles=[float(q) for q in np.quantile(present, QUANTILE_LEVELS)],
+        quantiles=[float(q) for q in quantiles],
+        bin_edges=[float(edge) for edge in edges],
+        bin_counts=[int(count) for count in counts],
     )
 
 

@@ -1,0 +1,136 @@
+"""Read a time window of the prediction log for monitoring, in bounded memory.
+
+Counts are aggregated by the database; rows are streamed in chunks (a server-side cursor
+on PostgreSQL), so a window of millions of predictions never sits in memory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVarTuple
+
+import numpy as np
+from sqlalchemy import Engine, Select, func, select
+
+from usine.adapters.db.tables import FeedbackRow, PredictionRow
+
+Columns = TypeVarTuple("Columns")
+
+
+@dataclass(frozen=True)
+class WindowQuery:
+    """Which predictions a window holds: one model, a time range, optionally one version."""
+
+    model: str
+    since: datetime
+    until: datetime
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionCount:
+    """Predictions and requests of one model version in the window."""
+
+    version: str
+    predictions: int
+    requests: int
+    first_at: datetime
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class LoggedChunk:
+    """A chunk of logged predictions with their feedback, as columns."""
+
+    versions: list[str]
+    created_at: list[datetime]
+    inputs: list[dict[str, Any]]
+    scores: np.ndarray
+    labels: list[str | None]
+    received_at: list[datetime | None]
+
+
+class PredictionWindowReader:
+    """Read-only queries on the prediction log behind ``engine``.
+
+    Args:
+        engine: the prediction log's database.
+        chunk_rows: rows fetched per round trip when streaming.
+
+    """
+
+    def __init__(self, engine: Engine, chunk_rows: int = 5_000) -> None:
+        self.engine = engine
+        self.chunk_rows = chunk_rows
+
+    @staticmethod
+    def _within(statement: Select[*Columns], query: WindowQuery) -> Select[*Columns]:
+        statement = statement.where(
+            PredictionRow.model_name == query.model,
+            PredictionRow.created_at >= query.since,
+            PredictionRow.created_at < query.until,
+        )
+        if query.version is not None:
+            statement = statement.where(PredictionRow.model_version == query.version)
+        return statement
+
+    def count_by_version(self, query: WindowQuery) -> list[VersionCount]:
+        """Predictions, distinct requests and first/last time per version, counted by the database."""
+        statement = self._within(
+            select(
+                PredictionRow.model_version,
+                func.count(),
+                func.count(PredictionRow.request_id.distinct()),
+                func.min(PredictionRow.created_at),
+                func.max(PredictionRow.created_at),
+            ).group_by(PredictionRow.model_version),
+            query,
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return sorted(
+            (VersionCount(str(v), int(n), int(r), first, last) for v, n, r, first, last in rows),
+            key=lambda count: (len(count.version), count.version),
+        )
+
+    def request_latencies(self, query: WindowQuery) -> Iterator[np.ndarray]:
+        """Latency of each request (one value per request, not per record), in chunks."""
+        statement = self._within(
+            select(func.max(PredictionRow.latency_ms)).group_by(PredictionRow.request_id), query
+        )
+        with self.engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=self.chunk_rows).execute(
+                statement
+            )
+            for partition in result.partitions():
+                yield np.fromiter((row[0] for row in partition), dtype=np.float64, count=len(partition))
+
+    def chunks(self, query: WindowQuery) -> Iterator[LoggedChunk]:
+        """The window's predictions joined with their feedback, ``chunk_rows`` at a time."""
+        statement = self._within(
+            select(
+                PredictionRow.model_version,
+                PredictionRow.created_at,
+                PredictionRow.inputs,
+                PredictionRow.score,
+                FeedbackRow.label,
+                FeedbackRow.received_at,
+            ).outerjoin(FeedbackRow, FeedbackRow.prediction_id == PredictionRow.id),
+            query,
+        )
+        with self.engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=self.chunk_rows).execute(
+                statement
+            )
+            for partition in result.partitions():
+                versions, created, inputs, scores, labels, received = zip(*partition, strict=True)
+                yield LoggedChunk(
+                    versions=list(versions),
+                    created_at=list(created),
+                    inputs=list(inputs),
+                    scores=np.asarray(scores, dtype=np.float64),
+                    labels=list(labels),
+                    received_at=list(received),
+                )

@@ -1,0 +1,117 @@
+"""``usine monitor``: drift, data quality and performance of a model over a window.
+
+Exit codes (for a cron line or a Kubernetes CronJob): 0 when nothing drifted,
+``DRIFT_EXIT_CODE`` (10) when a feature or the score drifted, 2 when the window cannot be
+read, 5 when the window cannot be monitored (empty, no reference statistics, a feature
+absent from the log).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from usine.adapters.db.engine import make_engine
+from usine.cli.progress import stages
+from usine.domain.drift import FeatureDrift, Severity
+from usine.domain.monitoring import MonitoringReport, VersionMonitoring
+from usine.monitoring.report import number, percent, render_report
+from usine.services.monitoring import open_monitoring, window_query
+from usine.settings import load_settings
+
+DRIFT_EXIT_CODE = 10
+COLOURS = {Severity.DRIFT: "bold red", Severity.WARNING: "yellow", Severity.STABLE: "green"}
+console = Console()
+progress_console = Console(stderr=True)
+
+
+def monitor(
+    name: Annotated[str, typer.Argument(help="Registered model name, e.g. credit.")],
+    since: Annotated[
+        str, typer.Option(help="Start: a duration back from now (7d, 24h, 30m, 2w) or ISO 8601.")
+    ] = "7d",
+    until: Annotated[str | None, typer.Option(help="End of the window (now by default).")] = None,
+    version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write the report page to this file.")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of tables.")] = False,
+) -> int:
+    """Compare a window of logged predictions with the training reference; exit 10 on drift."""
+    settings = load_settings()
+    query = window_query(name, since, until, version)
+    engine = make_engine(settings.database_url)
+    try:
+        with stages(progress_console) as stage:
+            report = open_monitoring(settings, engine).monitor(query, step=stage)
+    finally:
+        engine.dispose()
+    if html is not None:
+        html.write_text(render_report(report), encoding="utf-8")
+    if json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        print_report(report)
+        if html is not None:
+            console.print(f"report written to {html}")
+    return DRIFT_EXIT_CODE if report.drift_detected else 0
+
+
+def print_report(report: MonitoringReport) -> None:
+    """The report as rich tables: verdict, usage, and per version drift, quality, performance."""
+    verdict = "[bold red]drift detected[/]" if report.drift_detected else "[green]no drift[/]"
+    console.print(
+        f"{report.model}: {report.rows} predictions from {report.since:%Y-%m-%d %H:%M} "
+        f"to {report.until:%Y-%m-%d %H:%M} UTC — {verdict}"
+    )
+    health = report.health
+    console.print(
+        f"requests {health.requests}, latency p50 {number(health.latency_ms_p50, 1)} ms, "
+        f"p95 {number(health.latency_ms_p95, 1)} ms, p99 {number(health.latency_ms_p99, 1)} ms"
+    )
+    for version in report.versions:
+        _print_version(version)
+
+
+def _drift_row(drift: FeatureDrift) -> list[str]:
+    colour = COLOURS[drift.severity]
+    return [
+        drift.feature,
+        f"[{colour}]{drift.severity.value}[/]",
+        number(drift.psi),
+        f"{number(drift.distance)} {'W' if drift.kind == 'numeric' else 'JS'}",
+        f"{drift.test} {drift.p_value:.2g}",
+        str(drift.rows),
+    ]
+
+
+def _print_version(version: VersionMonitoring) -> None:
+    dataset = version.dataset
+    table = Table(
+        title=f"version {version.version}: {dataset.drifted}/{dataset.features} features drifted, "
+        f"{dataset.warnings} to watch"
+    )
+    for column in ("feature", "severity", "PSI", "distance", "p-value", "rows"):
+        table.add_column(column, justify="left" if column in ("feature", "severity") else "right")
+    for drift in [*([version.score] if version.score else []), *version.features]:
+        table.add_row(*_drift_row(drift))
+    console.print(table)
+    flagged = [q for q in version.data_quality if q.severity is not Severity.STABLE]
+    for quality in flagged:
+        console.print(
+            f"[yellow]quality[/] {quality.feature}: missing {percent(quality.missing_share)}, "
+            f"invalid {quality.invalid}, out of range {quality.out_of_range}, unseen {quality.unseen}"
+            + (f" ({', '.join(quality.unseen_examples)})" if quality.unseen_examples else "")
+        )
+    realised, estimated = version.performance, version.estimated_performance
+    console.print(
+        f"performance: AUC {number(realised.roc_auc)}, Brier {number(realised.brier)} on {realised.labelled} "
+        f"labels (coverage {percent(realised.label_coverage)})"
+        + (f" — {realised.unavailable_reason}" if realised.unavailable_reason else "")
+    )
+    console.print(
+        f"[italic]estimated ({estimated.method}, not measured): AUC {number(estimated.roc_auc)}, "
+        f"accuracy {number(estimated.accuracy)}[/]"
+    )

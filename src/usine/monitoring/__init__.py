@@ -1,0 +1,1 @@
+"""Rendering of monitoring reports (the statistics themselves live in ``usine.domain``)."""
