@@ -10,11 +10,12 @@ import typer
 from rich.console import Console
 
 from usine import __version__
-from usine.cli import batch, db, models, monitor, quickstart, serve, simulate, train
+from usine.cli import batch, db, models, monitor, quickstart, schedule, serve, simulate, train
 from usine.domain.errors import (
     ConfigurationError,
     EmptyWindow,
     FeatureMissingFromLog,
+    InvalidSchedule,
     InvalidShift,
     InvalidWindow,
     NoReferenceStatistics,
@@ -35,6 +36,9 @@ app.command("train")(train.train)
 app.command("serve")(serve.serve)
 app.command("promote")(models.promote)
 app.command("batch")(batch.batch)
+app.command("schedule", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+    schedule.schedule
+)
 app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
 app.command("monitor")(monitor.monitor)
@@ -44,6 +48,7 @@ EXIT_CODES: dict[type[UsineError], int] = {
     ConfigurationError: 2,
     InvalidWindow: 2,
     InvalidShift: 2,
+    InvalidSchedule: 2,
     QualityGateFailed: 3,
     StartupCheckFailed: 4,
     EmptyWindow: 5,

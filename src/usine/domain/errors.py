@@ -160,3 +160,10 @@ class InvalidShift(UsineError):
 
     status = 422
     title = "Invalid shift"
+
+
+class InvalidSchedule(UsineError):
+    """A schedule cannot be used: a malformed cron expression or a command usine does not have."""
+
+    status = 422
+    title = "Invalid schedule"
