@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from usine.domain.errors import ConfigurationError
@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     monitoring_chunk_rows: Annotated[int, Field(ge=100)] = Field(
         default=5_000, description="Logged predictions read per round trip when monitoring."
     )
+    notify_webhook_url: SecretStr = Field(
+        default=SecretStr(""),
+        description="Webhook (Slack/Teams style JSON) told how batch and training runs end; empty: none.",
+    )
+    notify_smtp_url: str = Field(default="", description="SMTP relay, smtp://host:port; empty: no e-mail.")
+    notify_email_from: str = "usine@localhost"
+    notify_email_to: list[str] = Field(default_factory=list)
     auto_migrate: bool = Field(
         default=True, description="Upgrade the database schema when the server starts."
     )

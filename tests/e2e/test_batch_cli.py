@@ -8,13 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from support import webhook_receiver
 from usine.datasets import dataset_path
 from usine.pipelines.credit import TARGET
 from usine.services.training import TrainingResult
 
 
-def usine(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "USINE_HOME": str(home), "COLUMNS": "200"}
+def usine(home: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "USINE_HOME": str(home), "COLUMNS": "200", **settings}
     return subprocess.run(
         [sys.executable, "-m", "usine", *args],
         env=env,
@@ -48,15 +49,19 @@ def test_a_run_scores_writes_both_tables_and_exits_zero(
     assert pd.read_csv(tmp_path / "s.rejects.csv")["row_number"].tolist() == [2, 7]
 
 
-def test_too_many_rejected_rows_exit_six_after_writing_everything(
+def test_too_many_rejected_rows_exit_six_after_writing_everything_and_notify(
     trained_home: tuple[Path, TrainingResult], applications: Path, tmp_path: Path
 ) -> None:
-    done = usine(
-        trained_home[0], "batch", "credit", "--input", str(applications), "--output", str(tmp_path / "s.csv")
-    )
+    with webhook_receiver() as (url, received):
+        arguments = ["batch", "credit", "--input", str(applications), "--output", str(tmp_path / "s.csv")]
+        done = usine(trained_home[0], *arguments, USINE_NOTIFY_WEBHOOK_URL=url)
     assert done.returncode == 6
     assert "2 of 10 rows rejected" in done.stderr
     assert (tmp_path / "s.rejects.csv").exists()
+    [notification] = received
+    assert notification["usine"]["succeeded"] is False
+    assert notification["usine"]["facts"]["rows"] == "10 in, 8 scored, 2 rejected"
+    assert "2 of 10 rows rejected" in notification["usine"]["facts"]["error"]
 
 
 def test_a_missing_input_is_one_line_and_exit_one(

@@ -31,6 +31,7 @@ from usine.services.batch import (
     score_table,
 )
 from usine.services.models import open_registry
+from usine.services.notifications import channels_for, notified
 from usine.settings import load_settings
 
 console = Console()
@@ -106,21 +107,28 @@ def batch(
         RowsPerSecond(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("rows", total=None)
-        report = score_table(
-            job,
-            open_registry(settings),
-            f"{settings.experiment_name}-batch",
-            on_total=lambda total: progress.update(task, total=total),
-            on_rows=lambda rows: progress.advance(task, rows),
+    with notified(channels_for(settings), f"batch {model} on {source}") as facts:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("rows", total=None)
+            report = score_table(
+                job,
+                open_registry(settings),
+                f"{settings.experiment_name}-batch",
+                on_total=lambda total: progress.update(task, total=total),
+                on_rows=lambda rows: progress.advance(task, rows),
+            )
+        console.print(_summary(report))
+        facts.update(
+            version=report.version,
+            batch_run_id=report.batch_run_id,
+            rows=f"{report.rows_in} in, {report.rows_scored} scored, {report.rows_rejected} rejected",
+            output=str(report.output),
         )
-    console.print(_summary(report))
-    if report.rejected_share > max_rejected_share:
-        raise TooManyRejections(
-            f"{report.rows_rejected} of {report.rows_in} rows rejected "
-            f"({report.rejected_share:.1%} > {max_rejected_share:.1%}); see {report.rejects}"
-        )
+        if report.rejected_share > max_rejected_share:
+            raise TooManyRejections(
+                f"{report.rows_rejected} of {report.rows_in} rows rejected "
+                f"({report.rejected_share:.1%} > {max_rejected_share:.1%}); see {report.rejects}"
+            )
 
 
 def _exactly_one(first: str, first_value: str | None, second: str, second_value: str | None) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 from usine.cli.progress import stages
 from usine.domain.errors import QualityGateFailed
 from usine.services.models import open_registry
+from usine.services.notifications import channels_for, notified
 from usine.services.training import TrainingResult, train_credit
 from usine.settings import Settings, load_settings
 
@@ -32,12 +33,19 @@ def train(
 ) -> None:
     """Train a model, log the run to MLflow, register it; the quality gate decides the champion."""
     settings = load_settings()
-    result = run_training(settings, data=data, seed=seed)
-    if not result.promoted:
-        raise QualityGateFailed(
-            f"{result.name} version {result.version} registered but not promoted: "
-            f"AUC {result.metrics['roc_auc']:.3f} < {result.min_auc:.3f} (USINE_MIN_AUC)"
+    with notified(channels_for(settings), f"train {pipeline.value}") as facts:
+        result = run_training(settings, data=data, seed=seed)
+        facts.update(
+            version=result.version,
+            run_id=result.run_id,
+            roc_auc=f"{result.metrics['roc_auc']:.4f}",
+            alias=result.alias if result.promoted else "(not promoted)",
         )
+        if not result.promoted:
+            raise QualityGateFailed(
+                f"{result.name} version {result.version} registered but not promoted: "
+                f"AUC {result.metrics['roc_auc']:.3f} < {result.min_auc:.3f} (USINE_MIN_AUC)"
+            )
 
 
 def run_training(settings: Settings, data: Path | None = None, seed: int | None = None) -> TrainingResult:

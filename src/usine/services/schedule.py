@@ -20,6 +20,8 @@ IMAGE = "ghcr.io/usine-ml/usine"
 IMAGE_USER = 10001
 # Kubernetes appends 11 characters to a CronJob's name for its Jobs; names stay under 63.
 MAX_NAME = 52
+# Mount point of the pod's own emptyDir (the root file system is read-only), not a shared folder.
+POD_TMP = "/tmp"  # noqa: S108  # nosec B108
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def cronjob_manifest(schedule: Schedule, tag: str | None = None) -> dict[str, An
         },
         "volumeMounts": [
             {"name": "home", "mountPath": "/var/lib/usine"},
-            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir, the pod's own /tmp)
+            {"name": "tmp", "mountPath": POD_TMP},
         ],
     }
     pod = {

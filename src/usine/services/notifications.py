@@ -1,0 +1,46 @@
+"""Tell people how a job ended: the channels the settings name, and a wrapper around a job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from usine.adapters.notify import Channel, Email, Notification, Webhook, deliver
+from usine.domain.errors import ConfigurationError
+from usine.settings import Settings
+
+
+def channels_for(settings: Settings) -> list[Channel]:
+    """The notification channels configured in ``settings`` (none by default).
+
+    Raises:
+        ConfigurationError: a webhook or SMTP URL is malformed, or e-mail has no recipient.
+
+    """
+    channels: list[Channel] = []
+    try:
+        if settings.notify_webhook_url.get_secret_value():
+            channels.append(Webhook(settings.notify_webhook_url.get_secret_value()))
+        if settings.notify_smtp_url:
+            channels.append(
+                Email(settings.notify_smtp_url, settings.notify_email_from, settings.notify_email_to)
+            )
+    except ValueError as exc:
+        raise ConfigurationError(f"notifications: {exc}") from exc
+    return channels
+
+
+@contextmanager
+def notified(channels: list[Channel], subject: str) -> Iterator[dict[str, str]]:
+    """Run a job and notify its end: yields a dict the job fills with facts worth reporting.
+
+    Success is notified when the block ends normally; any exception is notified as a failure
+    (with its message) and raised again unchanged.
+    """
+    facts: dict[str, str] = {}
+    try:
+        yield facts
+    except Exception as exc:
+        deliver(channels, Notification(subject, succeeded=False, facts={**facts, "error": str(exc)}))
+        raise
+    deliver(channels, Notification(subject, succeeded=True, facts=facts))
