@@ -36,6 +36,7 @@ app.command("train")(train.train)
 app.command("serve")(serve.serve)
 app.command("promote")(models.promote)
 app.command("batch")(batch.batch)
+app.command("package")(models.package)
 app.command("schedule", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     schedule.schedule
 )

@@ -1,8 +1,9 @@
-"""``usine models list`` and ``usine promote``: the registry from the command line."""
+"""``usine models list``, ``usine promote`` and ``usine package``: the registry from the command line."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from usine.services.models import list_models, open_registry
+from usine.services.models import package as package_version
 from usine.services.models import promote as promote_version
 from usine.settings import load_settings
 
@@ -50,3 +52,17 @@ def promote(
     moved = promote_version(open_registry(load_settings()), name, version, to)
     before = f"from version {moved.previous} " if moved.previous else ""
     console.print(f"{moved.name}: alias {moved.alias!r} moved {before}to version {moved.current}")
+
+
+def package(
+    name: Annotated[str, typer.Argument(help="Registered model name, e.g. credit.")],
+    version: Annotated[str | None, typer.Option(help="The version; the serving alias's by default.")] = None,
+    output: Annotated[Path, typer.Option(help="Folder the wheel is written to.")] = Path("dist"),
+) -> None:
+    """Write a model version as its own wheel, which scores without usine or the registry."""
+    settings = load_settings()
+    wheel = package_version(open_registry(settings), name, version, settings.serving_alias, output)
+    console.print(f"[green]wrote[/] {wheel}", highlight=False)
+    console.print(
+        f"pip install {wheel}, then: import {wheel.name.split('-')[0]}; scores = ….load().predict(records)"
+    )

@@ -1,10 +1,13 @@
-"""Registry use cases: open the registry, list versions, promote a version."""
+"""Registry use cases: open the registry, list versions, promote a version, package one as a wheel."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from usine.adapters.registry import ModelRegistry, RegisteredVersion
+from usine.domain.errors import ModelNotFound
+from usine.model_wheel.build import build_model_wheel
 from usine.settings import Settings
 
 
@@ -35,3 +38,17 @@ def promote(registry: ModelRegistry, name: str, version: str, alias: str) -> Pro
     previous = registry.version_for_alias(name, alias)
     registry.set_alias(name, alias, version)
     return Promotion(name=name, alias=alias, previous=previous, current=version)
+
+
+def package(registry: ModelRegistry, name: str, version: str | None, alias: str, folder: Path) -> Path:
+    """Write a registered version (``alias``'s by default) as its own wheel in ``folder``.
+
+    Raises:
+        ModelNotFound: no such model, version or alias.
+
+    """
+    chosen = version or registry.version_for_alias(name, alias)
+    if chosen is None:
+        raise ModelNotFound(f"no version of {name!r} has the alias {alias!r}: give --version")
+    loaded = registry.load(name, chosen)
+    return build_model_wheel(loaded.spec, chosen, loaded.model, folder)
