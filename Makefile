@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint audit format clean
+.PHONY: install demo test lint audit dist publish format clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ test: lint
 audit: install
 	$(BIN)/uv export --frozen --no-dev --no-hashes --no-emit-project > $(VENV)/requirements.txt
 	$(BIN)/uvx pip-audit==2.10.1 --strict --requirement $(VENV)/requirements.txt
+
+# The wheel and the sdist of usine-ml, built from the sources (version: src/usine/__init__.py).
+dist: install
+	$(BIN)/uv build --out-dir dist
+
+# Upload dist/ to an index: set UV_PUBLISH_URL (e.g. https://nexus.bank.example/repository/pypi-internal/)
+# and UV_PUBLISH_TOKEN, or UV_PUBLISH_USERNAME and UV_PUBLISH_PASSWORD.
+publish: dist
+	$(BIN)/uv publish dist/*
 
 format: install
 	$(BIN)/ruff format src tests
