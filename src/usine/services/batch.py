@@ -26,9 +26,10 @@ from usine.adapters.db.engine import make_engine
 from usine.adapters.registry import LoadedVersion, ModelRegistry
 from usine.adapters.sql_tables import QueryReader, SqlTableWriter
 from usine.adapters.tables import TableReader, TableWriter
-from usine.domain.errors import BatchSourceError, ModelNotFound
+from usine.domain.errors import BatchSourceError
 from usine.domain.frame_check import check_frame
 from usine.domain.model_spec import Predictor
+from usine.services.models import load_version
 
 OUTPUT_COLUMNS = ("row_number", "score", "model_name", "model_version", "batch_run_id")
 REJECT_COLUMNS = ("row_number", "reasons", "batch_run_id")
@@ -149,7 +150,7 @@ def score_table(
     started = time.perf_counter()
     with ExitStack() as stack:
         reader = _reader(job.source, job.chunk_rows, stack)
-        loaded = _load(registry, job)
+        loaded = load_version(registry, job.model, job.version, job.alias)
         run_id = batch_run_id(job.model, loaded.version, job.source, reader.fingerprint())
         on_total(reader.total_rows())
         scorer = _ChunkScorer(loaded, run_id)
@@ -217,13 +218,6 @@ def _writers(sinks: list[Sink], run_id: str) -> Iterator[list[Writer]]:
                 stack.enter_context(SqlTableWriter(transactions[sink.database_url], sink.table, run_id))
             )
         yield writers
-
-
-def _load(registry: ModelRegistry, job: BatchJob) -> LoadedVersion:
-    version = job.version or registry.version_for_alias(job.model, job.alias)
-    if version is None:
-        raise ModelNotFound(f"no version of {job.model!r} has the alias {job.alias!r}: train or promote one")
-    return registry.load(job.model, version)
 
 
 class _ChunkScorer:

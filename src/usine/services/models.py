@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from usine.adapters.registry import ModelRegistry, RegisteredVersion
+from usine.adapters.registry import LoadedVersion, ModelRegistry, RegisteredVersion
 from usine.domain.errors import ModelNotFound
 from usine.model_wheel.build import build_model_wheel
 from usine.settings import Settings
@@ -40,6 +40,21 @@ def promote(registry: ModelRegistry, name: str, version: str, alias: str) -> Pro
     return Promotion(name=name, alias=alias, previous=previous, current=version)
 
 
+def load_version(registry: ModelRegistry, name: str, version: str | None, alias: str) -> LoadedVersion:
+    """Load ``version`` of ``name``, or the version ``alias`` points at when none is given.
+
+    Raises:
+        ModelNotFound: no such model or version, or no version has the alias.
+
+    """
+    chosen = version or registry.version_for_alias(name, alias)
+    if chosen is None:
+        raise ModelNotFound(
+            f"no version of {name!r} has the alias {alias!r}: train, promote or name a version"
+        )
+    return registry.load(name, chosen)
+
+
 def package(registry: ModelRegistry, name: str, version: str | None, alias: str, folder: Path) -> Path:
     """Write a registered version (``alias``'s by default) as its own wheel in ``folder``.
 
@@ -47,8 +62,5 @@ def package(registry: ModelRegistry, name: str, version: str | None, alias: str,
         ModelNotFound: no such model, version or alias.
 
     """
-    chosen = version or registry.version_for_alias(name, alias)
-    if chosen is None:
-        raise ModelNotFound(f"no version of {name!r} has the alias {alias!r}: give --version")
-    loaded = registry.load(name, chosen)
-    return build_model_wheel(loaded.spec, chosen, loaded.model, folder)
+    loaded = load_version(registry, name, version, alias)
+    return build_model_wheel(loaded.spec, loaded.version, loaded.model, folder)
