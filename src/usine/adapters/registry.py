@@ -24,6 +24,7 @@ from usine.domain.errors import ModelNotFound
 from usine.domain.features import FeatureKind, FeatureSpec
 from usine.domain.model_spec import ModelSpec, ProbabilityModel
 
+PREVIOUS_TAG = "usine.previous"
 SPEC_METADATA_KEY = "usine_spec"
 MLFLOW_TYPES = {
     FeatureKind.INTEGER: "long",
@@ -201,14 +202,28 @@ class ModelRegistry:
             self.client.create_registered_model(name)
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
-        """Point ``alias`` of ``name`` at ``version``.
+        """Point ``alias`` of ``name`` at ``version``, remembering the version it left.
 
         Raises:
             ModelNotFound: the model or the version does not exist.
 
         """
         self.get_version(name, version)
+        previous = self.version_for_alias(name, alias)
         self.client.set_registered_model_alias(name, alias, version)
+        if previous is not None and previous != version:
+            self.client.set_registered_model_tag(name, f"{PREVIOUS_TAG}.{alias}", previous)
+
+    def previous_version(self, name: str, alias: str) -> str | None:
+        """The version ``alias`` pointed at before its last move, if it moved."""
+        try:
+            tags = self.client.get_registered_model(name).tags or {}
+        except MlflowException as exc:
+            if _is_missing(exc):
+                return None
+            raise
+        previous = tags.get(f"{PREVIOUS_TAG}.{alias}")
+        return None if previous is None else str(previous)
 
     def get_version(self, name: str, version: str) -> RegisteredVersion:
         """One registered version; raises ``ModelNotFound`` if absent."""

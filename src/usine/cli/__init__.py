@@ -35,6 +35,7 @@ app.command("quickstart")(quickstart.quickstart)
 app.command("train")(train.train)
 app.command("serve")(serve.serve)
 app.command("promote")(models.promote)
+app.command("rollback")(models.rollback)
 app.command("batch")(batch.batch)
 app.command("package")(models.package)
 app.command("schedule", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(

@@ -13,6 +13,7 @@ from rich.table import Table
 from usine.services.models import list_models, open_registry
 from usine.services.models import package as package_version
 from usine.services.models import promote as promote_version
+from usine.services.models import rollback as rollback_version
 from usine.settings import load_settings
 
 app = typer.Typer(help="Registered models and their versions.", no_args_is_help=True)
@@ -52,6 +53,17 @@ def promote(
     moved = promote_version(open_registry(load_settings()), name, version, to)
     before = f"from version {moved.previous} " if moved.previous else ""
     console.print(f"{moved.name}: alias {moved.alias!r} moved {before}to version {moved.current}")
+
+
+def rollback(
+    name: Annotated[str, typer.Argument(help="Registered model name, e.g. credit.")],
+    alias: Annotated[str, typer.Option("--alias", help="The alias to move back.")] = "champion",
+) -> None:
+    """Move an alias (champion by default) back to the version it pointed at before."""
+    moved = rollback_version(open_registry(load_settings()), name, alias)
+    console.print(
+        f"{moved.name}: alias {moved.alias!r} rolled back from version {moved.previous} to {moved.current}"
+    )
 
 
 def package(

@@ -64,3 +64,18 @@ def package(registry: ModelRegistry, name: str, version: str | None, alias: str,
     """
     loaded = load_version(registry, name, version, alias)
     return build_model_wheel(loaded.spec, loaded.version, loaded.model, folder)
+
+
+def rollback(registry: ModelRegistry, name: str, alias: str) -> Promotion:
+    """Point ``alias`` back at the version it left last time (a second rollback undoes the first).
+
+    Raises:
+        ModelNotFound: the alias never moved, so there is nothing to roll back to.
+
+    """
+    previous = registry.previous_version(name, alias)
+    if previous is None:
+        raise ModelNotFound(
+            f"the alias {alias!r} of {name!r} never moved: there is no version to roll back to"
+        )
+    return promote(registry, name, previous, alias)

@@ -9,7 +9,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from usine.datasets import dataset_path
-from usine.services.models import open_registry, promote
+from usine.domain.errors import ModelNotFound
+from usine.services.models import open_registry, promote, rollback
 from usine.services.training import TrainingResult, train_credit
 from usine.settings import Settings
 
@@ -65,3 +66,21 @@ def test_promotion_moves_the_alias_and_remembers_the_previous_version(
     first = promote(registry, "credit", "1", "champion")
     assert (first.previous, first.current) == (None, "1")
     assert registry.version_for_alias("credit", "champion") == "1"
+
+
+def test_rollback_returns_the_champion_to_the_version_it_left_and_back(
+    gated_home: tuple[Settings, TrainingResult],
+) -> None:
+    settings, _ = gated_home
+    registry = open_registry(settings)
+    with pytest.raises(ModelNotFound, match="never moved"):
+        rollback(registry, "credit", "challenger")
+    first = registry.client.get_model_version("credit", "1")
+    second = registry.client.create_model_version("credit", first.source, run_id=first.run_id).version
+    promote(registry, "credit", "1", "champion")
+    promote(registry, "credit", str(second), "champion")
+    back = rollback(registry, "credit", "champion")
+    assert (back.previous, back.current) == (str(second), "1")
+    assert registry.version_for_alias("credit", "champion") == "1"
+    forth = rollback(registry, "credit", "champion")
+    assert registry.version_for_alias("credit", "champion") == forth.current == str(second)
