@@ -4,13 +4,44 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
 
 from usine.adapters.registry import ModelRegistry
+from usine.domain.compiled_predictor import SELF_CHECK_TOLERANCE, compile_predictor, probe_records
 from usine.domain.errors import ModelNotFound, ModelNotReady
-from usine.domain.features import InputSchema
-from usine.domain.model_spec import ModelSpec, Predictor
+from usine.domain.features import InputSchema, Record
+from usine.domain.model_spec import ModelSpec, Predictor, ProbabilityModel
 
 logger = logging.getLogger(__name__)
+
+
+class Scorer(Protocol):
+    """What serving needs of a model: scores of validated records, in order."""
+
+    def predict_scores(self, records: list[Record]) -> np.ndarray:
+        """Probability of the positive class for each record."""
+        ...
+
+
+def fastest_scorer(model: ProbabilityModel, spec: ModelSpec) -> Scorer:
+    """The compiled pipeline when it scores like the native one, else the native pipeline.
+
+    The compiled form is checked at load time on records spanning the model's domain; a
+    pipeline it cannot compile, or one whose scores differ, is served natively.
+    """
+    native = Predictor(model, spec)
+    compiled = compile_predictor(model, spec)
+    if compiled is None:
+        logger.info("model %s served natively: its pipeline shape is not compiled", spec.name)
+        return native
+    probes = probe_records(spec)
+    gap = float(np.max(np.abs(compiled.predict_scores(probes) - native.predict_scores(probes))))
+    if gap > SELF_CHECK_TOLERANCE:
+        logger.warning("model %s served natively: compiled scores differ by %.3g", spec.name, gap)
+        return native
+    return compiled
 
 
 @dataclass(frozen=True)
@@ -23,7 +54,7 @@ class ServedModel:
     run_id: str
     spec: ModelSpec
     schema: InputSchema
-    predictor: Predictor
+    predictor: Scorer
 
 
 class ModelHolder:
@@ -66,7 +97,7 @@ class ModelHolder:
             run_id=loaded.run_id,
             spec=loaded.spec,
             schema=loaded.spec.input_schema(),
-            predictor=Predictor(loaded.model, loaded.spec),
+            predictor=fastest_scorer(loaded.model, loaded.spec),
         )
 
     def put(self, model: ServedModel) -> None:
