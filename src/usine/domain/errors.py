@@ -91,6 +91,13 @@ class ModelNotReady(UsineError):
     title = "Model not ready"
 
 
+class ModelLoadFailed(UsineError):
+    """A model version could not be loaded; the version served before keeps serving."""
+
+    status = 503
+    title = "Model load failed"
+
+
 class QualityGateFailed(UsineError):
     """A trained version did not reach the quality gate; it was not promoted."""
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -10,9 +12,10 @@ import numpy as np
 
 from usine.adapters.registry import ModelRegistry
 from usine.domain.compiled_predictor import SELF_CHECK_TOLERANCE, compile_predictor, probe_records
-from usine.domain.errors import ModelNotFound, ModelNotReady
+from usine.domain.errors import ModelLoadFailed, ModelNotFound, ModelNotReady
 from usine.domain.features import InputSchema, Record
 from usine.domain.model_spec import ModelSpec, Predictor, ProbabilityModel
+from usine.services.metrics import MODEL_LOAD_SECONDS, MODEL_RELOADS
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +60,26 @@ class ServedModel:
     predictor: Scorer
 
 
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What a reload did: the version served before and after, and whether it changed."""
+
+    name: str
+    previous: str | None
+    current: str
+
+    @property
+    def changed(self) -> bool:
+        """Whether a new version is served now."""
+        return self.previous != self.current
+
+
 class ModelHolder:
     """Holds the served version of each configured model.
+
+    Swapping a version is one dictionary assignment: a request holds the
+    :class:`ServedModel` it started with until it is answered, so in-flight requests finish
+    on their version while new ones get the new version.
 
     Args:
         names: the models this server is expected to serve.
@@ -71,6 +92,8 @@ class ModelHolder:
         self.alias = alias
         self._models: dict[str, ServedModel] = {}
         self.failures: dict[str, str] = {}
+        self.reload_failures: dict[str, str] = {}
+        self._reloading = threading.Lock()
 
     def load_from(self, registry: ModelRegistry) -> None:
         """Load the aliased version of every configured model.
@@ -85,12 +108,56 @@ class ModelHolder:
                 self.failures[name] = str(exc)
                 logger.error("model %s not loaded: %s", name, exc)
 
-    def _load_one(self, registry: ModelRegistry, name: str) -> ServedModel:
+    def reload(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
+        """Serve the version the alias points at now, if it is not the one served.
+
+        The new version is loaded and compiled beside the served one, then swapped in. When
+        it fails to load, the served version keeps serving and the failure is kept in
+        :attr:`reload_failures` (shown by readiness).
+
+        Raises:
+            ModelNotFound: this server is not configured to serve ``name``.
+            ModelNotReady: no version has the alias.
+            ModelLoadFailed: the aliased version could not be loaded.
+
+        """
+        if name not in self.names:
+            raise ModelNotFound(f"this server does not serve a model named {name!r}")
+        with self._reloading:
+            served = self._models.get(name)
+            previous = served.version if served else None
+            version = self._aliased_version(registry, name)
+            if version == previous:
+                self.reload_failures.pop(name, None)
+                return ReloadOutcome(name=name, previous=previous, current=version)
+            try:
+                self.put(self._load_version(registry, name, version))
+            except Exception as exc:  # keep serving what works, report why the new one does not
+                MODEL_RELOADS.labels(name, "failed").inc()
+                reason = f"version {version} failed to load: {exc}"
+                if served is None:
+                    self.failures[name] = reason
+                else:
+                    self.reload_failures[name] = f"{reason}; still serving version {previous}"
+                logger.error("model %s %s", name, reason)
+                raise ModelLoadFailed(f"model {name!r} {reason}") from exc
+            MODEL_RELOADS.labels(name, "swapped").inc()
+            logger.info("model %s now served at version %s (was %s)", name, version, previous)
+            return ReloadOutcome(name=name, previous=previous, current=version)
+
+    def _aliased_version(self, registry: ModelRegistry, name: str) -> str:
         version = registry.version_for_alias(name, self.alias)
         if version is None:
             raise ModelNotReady(f"no version of {name!r} has the alias {self.alias!r}: train or promote one")
+        return version
+
+    def _load_one(self, registry: ModelRegistry, name: str) -> ServedModel:
+        return self._load_version(registry, name, self._aliased_version(registry, name))
+
+    def _load_version(self, registry: ModelRegistry, name: str, version: str) -> ServedModel:
+        started = time.perf_counter()
         loaded = registry.load(name, version)
-        return ServedModel(
+        served = ServedModel(
             name=name,
             version=version,
             alias=self.alias,
@@ -99,11 +166,14 @@ class ModelHolder:
             schema=loaded.spec.input_schema(),
             predictor=fastest_scorer(loaded.model, loaded.spec),
         )
+        MODEL_LOAD_SECONDS.labels(name, version).set(time.perf_counter() - started)
+        return served
 
     def put(self, model: ServedModel) -> None:
         """Serve ``model`` in place of any version of the same name."""
         self._models[model.name] = model
         self.failures.pop(model.name, None)
+        self.reload_failures.pop(model.name, None)
 
     def get(self, name: str) -> ServedModel:
         """The served version of ``name``.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, insert, select, text
+from typing import Any
+
+from sqlalchemy import Engine, Insert, delete, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from usine.adapters.db.tables import FeedbackRow, PredictionRow
@@ -19,21 +22,27 @@ class SqlPredictionLog:
 
     def add(self, records: list[PredictionRecord]) -> None:
         """Insert the records in one transaction (all or none)."""
-        rows = [
-            {
-                "id": r.id,
-                "request_id": r.request_id,
-                "model_name": r.model_name,
-                "model_version": r.model_version,
-                "inputs": r.inputs,
-                "score": r.score,
-                "latency_ms": r.latency_ms,
-                "created_at": r.created_at,
-            }
-            for r in records
-        ]
         with self._sessions.begin() as session:
-            session.execute(insert(PredictionRow), rows)
+            session.execute(insert(PredictionRow), _rows(records))
+
+    def add_new(self, records: list[PredictionRecord]) -> None:
+        """Bulk-insert the records whose id is not stored yet, in one transaction.
+
+        Used by the background writer and the spool replay: storing the same record twice
+        keeps one copy, so a replay after a partial failure stores every record exactly once.
+        One multi-row ``INSERT ... ON CONFLICT DO NOTHING`` per chunk of rows is sent.
+        """
+        if not records:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(self._insert_ignoring_existing(), _rows(records))
+
+    def _insert_ignoring_existing(self) -> Insert:
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(PredictionRow).on_conflict_do_nothing(index_elements=["id"])
+        if self.engine.dialect.name == "sqlite":
+            return sqlite.insert(PredictionRow).on_conflict_do_nothing(index_elements=["id"])
+        raise NotImplementedError(f"no bulk insert for {self.engine.dialect.name}")
 
     def get(self, prediction_id: str) -> LoggedPrediction:
         """The prediction with its feedback.
@@ -80,6 +89,22 @@ class SqlPredictionLog:
         """Run a trivial query; raises the driver's error if the database is unreachable."""
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+
+def _rows(records: list[PredictionRecord]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r.id,
+            "request_id": r.request_id,
+            "model_name": r.model_name,
+            "model_version": r.model_version,
+            "inputs": r.inputs,
+            "score": r.score,
+            "latency_ms": r.latency_ms,
+            "created_at": r.created_at,
+        }
+        for r in records
+    ]
 
 
 def _load(session: Session, prediction_id: str) -> LoggedPrediction:

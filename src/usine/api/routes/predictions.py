@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
-from fastapi.concurrency import run_in_threadpool
 
 from usine.api.deps import JsonBody, PredictionServiceDep, RequestId
 from usine.domain.predictions import LoggedPrediction
@@ -60,8 +59,8 @@ async def create_predictions(
     response: Response,
     request_id: RequestId = None,
 ) -> PredictionsOut:
-    """Score one record or a list of records; every prediction is logged."""
-    batch = await run_in_threadpool(service.predict, name, body, request_id)
+    """Score one record or a list of records; every prediction is logged (in the background)."""
+    batch = await service.predict(name, body, request_id)
     response.headers["X-Request-ID"] = batch.request_id
     return PredictionsOut(
         model=batch.model_name,
