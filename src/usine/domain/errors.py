@@ -91,6 +91,13 @@ class ModelNotReady(UsineError):
     title = "Model not ready"
 
 
+class StorageUnavailable(UsineError):
+    """The prediction log cannot be reached right now; new predictions wait in the spool."""
+
+    status = 503
+    title = "Storage unavailable"
+
+
 class ModelLoadFailed(UsineError):
     """A model version could not be loaded; the version served before keeps serving."""
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, Insert, delete, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from usine.adapters.db.tables import FeedbackRow, PredictionRow
-from usine.domain.errors import PredictionNotFound
+from usine.domain.errors import PredictionNotFound, StorageUnavailable
 from usine.domain.predictions import Feedback, LoggedPrediction, PredictionRecord
 
 
@@ -51,7 +54,7 @@ class SqlPredictionLog:
             PredictionNotFound: no prediction has this id.
 
         """
-        with self._sessions() as session:
+        with _reachable(), self._sessions() as session:
             return _load(session, prediction_id)
 
     def set_feedback(self, prediction_id: str, feedback: Feedback) -> LoggedPrediction:
@@ -61,7 +64,7 @@ class SqlPredictionLog:
             PredictionNotFound: no prediction has this id.
 
         """
-        with self._sessions.begin() as session:
+        with _reachable(), self._sessions.begin() as session:
             _load(session, prediction_id)
             session.merge(
                 FeedbackRow(
@@ -79,7 +82,7 @@ class SqlPredictionLog:
             PredictionNotFound: no prediction has this id.
 
         """
-        with self._sessions.begin() as session:
+        with _reachable(), self._sessions.begin() as session:
             session.execute(delete(FeedbackRow).where(FeedbackRow.prediction_id == prediction_id))
             erased = session.execute(delete(PredictionRow).where(PredictionRow.id == prediction_id))
             if erased.rowcount == 0:  # type: ignore[attr-defined]
@@ -89,6 +92,16 @@ class SqlPredictionLog:
         """Run a trivial query; raises the driver's error if the database is unreachable."""
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Report an unreachable database as :class:`StorageUnavailable` (503), not a crash."""
+    try:
+        yield
+    except OperationalError as exc:
+        first_line = (str(exc.orig).strip().splitlines() or ["unreachable"])[0]
+        raise StorageUnavailable(f"the prediction log is unreachable, retry later: {first_line}") from None
 
 
 def _rows(records: list[PredictionRecord]) -> list[dict[str, Any]]:
