@@ -74,6 +74,10 @@ class Settings(BaseSettings):
         default=2.0,
         description="Micro-batching: longest a request waits for others to join its model call.",
     )
+    log_predictions: bool = Field(
+        default=True,
+        description="Log every prediction; off only to measure serving without the log.",
+    )
     log_queue_capacity: Annotated[int, Field(ge=1)] = Field(
         default=100_000,
         description="Predictions held in memory for the writer; beyond it they go to the spool.",

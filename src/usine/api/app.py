@@ -88,7 +88,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     batcher = MicroBatcher(settings.max_batch_records, settings.max_batch_wait_ms / 1000.0)
     app.state.holder = holder
     app.state.registry = registry
-    app.state.predictions = PredictionService(holder, log, writer, batcher, settings.max_records)
+    app.state.predictions = PredictionService(
+        holder, log, writer, batcher, settings.max_records, settings.log_predictions
+    )
     for model in holder.served():
         logger.info("serving %s version %s (%s)", model.name, model.version, model.alias)
     follower = (

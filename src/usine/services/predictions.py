@@ -49,6 +49,7 @@ class PredictionService:
         writer: the background writer that stores new predictions into ``log``.
         batcher: coalesces concurrent model calls.
         max_records: most records accepted in one request.
+        log_predictions: whether new predictions are logged at all.
 
     """
 
@@ -59,12 +60,14 @@ class PredictionService:
         writer: PredictionWriter,
         batcher: MicroBatcher,
         max_records: int,
+        log_predictions: bool = True,
     ) -> None:
         self.holder = holder
         self.log = log
         self.writer = writer
         self.batcher = batcher
         self.max_records = max_records
+        self.log_predictions = log_predictions
 
     async def predict(self, name: str, payload: object, request_id: str | None = None) -> ScoredBatch:
         """Validate, score and log one record or a list of records.
@@ -109,7 +112,8 @@ class PredictionService:
             )
             for record, score in zip(records, scores, strict=True)
         ]
-        self.writer.submit(logged)
+        if self.log_predictions:
+            self.writer.submit(logged)
         PREDICTIONS.labels(model.name, model.version).inc(len(logged))
         observe = SCORES.labels(model.name, model.version).observe
         for record in logged:
