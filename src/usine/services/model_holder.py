@@ -11,7 +11,12 @@ from typing import Protocol
 import numpy as np
 
 from usine.adapters.registry import ModelRegistry
-from usine.domain.compiled_predictor import SELF_CHECK_TOLERANCE, compile_predictor, probe_records
+from usine.domain.compiled_predictor import (
+    SELF_CHECK_TOLERANCE,
+    CompiledPredictor,
+    compile_predictor,
+    probe_records,
+)
 from usine.domain.errors import ModelLoadFailed, ModelNotFound, ModelNotReady
 from usine.domain.features import InputSchema, Record
 from usine.domain.model_spec import ModelSpec, Predictor, ProbabilityModel
@@ -58,6 +63,7 @@ class ServedModel:
     spec: ModelSpec
     schema: InputSchema
     predictor: Scorer
+    scores_inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,7 @@ class ModelHolder:
     def _load_version(self, registry: ModelRegistry, name: str, version: str) -> ServedModel:
         started = time.perf_counter()
         loaded = registry.load(name, version)
+        predictor = fastest_scorer(loaded.model, loaded.spec)
         served = ServedModel(
             name=name,
             version=version,
@@ -164,7 +171,8 @@ class ModelHolder:
             run_id=loaded.run_id,
             spec=loaded.spec,
             schema=loaded.spec.input_schema(),
-            predictor=fastest_scorer(loaded.model, loaded.spec),
+            predictor=predictor,
+            scores_inline=isinstance(predictor, CompiledPredictor),
         )
         MODEL_LOAD_SECONDS.labels(name, version).set(time.perf_counter() - started)
         return served

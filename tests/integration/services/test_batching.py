@@ -1,6 +1,7 @@
 """Micro-batching with the registered credit model: coalescing, routing, failures alone."""
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,11 @@ def model(trained_home: tuple[Path, TrainingResult]) -> ServedModel:
     return holder.get("credit")
 
 
-def test_concurrent_requests_share_model_calls_and_get_their_own_scores(model: ServedModel) -> None:
+@pytest.mark.parametrize("inline", [True, False], ids=["on the event loop", "on the model thread"])
+def test_concurrent_requests_share_model_calls_and_get_their_own_scores(
+    model: ServedModel, inline: bool
+) -> None:
+    model = dataclasses.replace(model, scores_inline=inline)
     rows = credit_rows(60)
     requests = [rows[i : i + 3] for i in range(0, 60, 3)]  # 20 requests of 3 different records
 
