@@ -85,6 +85,10 @@ class Server:
     cwd: Path | None = None
 
 
+class ServerFailed(Exception):
+    """A server exited or never answered; its cells are reported as failed."""
+
+
 @dataclass(frozen=True)
 class Cell:
     """One measurement."""
@@ -272,19 +276,22 @@ def _serve_on(server: Server, port: int, log: IO[bytes]) -> Iterator[str]:
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}{server.path}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300
     try:
         while True:
             if process.poll() is not None:
                 log.seek(0)
-                raise SystemExit(f"{server.name} exited:\n{log.read().decode()[-3000:]}")
+                raise ServerFailed(f"{server.name} exited:\n{log.read().decode()[-2000:]}")
             try:
                 if httpx.post(url, json=server.body, timeout=10).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise SystemExit(f"{server.name} did not answer within 180 s")
+                log.seek(0)
+                raise ServerFailed(
+                    f"{server.name} did not answer within 300 s:\n{log.read().decode()[-2000:]}"
+                )
             time.sleep(0.5)
         yield url
     finally:
@@ -348,12 +355,16 @@ def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url
         task = progress.add_task("measuring", total=len(plan) * len(args.connections))
         for workers, server in plan:
             progress.update(task, description=f"{server.name}, {workers} worker(s)")
-            with serving(server) as url:
-                load(url, server.body, 16, args.warmup, home)
-                for connections in args.connections:
-                    rate, p50, p99, errors = load(url, server.body, connections, args.duration, home)
-                    cells.append(Cell(server.name, workers, connections, rate, p50, p99, errors))
-                    progress.advance(task)
+            try:
+                with serving(server) as url:
+                    load(url, server.body, 16, args.warmup, home)
+                    for connections in args.connections:
+                        rate, p50, p99, errors = load(url, server.body, connections, args.duration, home)
+                        cells.append(Cell(server.name, workers, connections, rate, p50, p99, errors))
+                        progress.advance(task)
+            except ServerFailed as failure:
+                console.print(f"[red]{failure}[/red]")
+                progress.advance(task, len(args.connections))
     return cells
 
 
