@@ -30,7 +30,7 @@ class Profile(StrEnum):
 class Settings(BaseSettings):
     """All of usine's configuration, one typed field per setting."""
 
-    model_config = SettingsConfigDict(env_prefix="USINE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="USINE_", extra="ignore", populate_by_name=True)
 
     profile: Profile = Profile.DEV
     home: Path = Field(
@@ -92,6 +92,41 @@ class Settings(BaseSettings):
     notify_smtp_url: str = Field(default="", description="SMTP relay, smtp://host:port; empty: no e-mail.")
     notify_email_from: str = "usine@localhost"
     notify_email_to: list[str] = Field(default_factory=list)
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="Set by `usine serve --workers N` for its workers: where they share metrics.",
+    )
+    max_batch_records: Annotated[int, Field(ge=1)] = Field(
+        default=64, description="Micro-batching: most records scored in one model call."
+    )
+    max_batch_wait_ms: Annotated[float, Field(ge=0, le=1000)] = Field(
+        default=2.0,
+        description="Micro-batching: longest a request waits for others to join its model call.",
+    )
+    log_predictions: bool = Field(
+        default=True,
+        description="Log every prediction; off only to measure serving without the log.",
+    )
+    log_queue_capacity: Annotated[int, Field(ge=1)] = Field(
+        default=100_000,
+        description="Predictions held in memory for the writer; beyond it they go to the spool.",
+    )
+    log_batch_records: Annotated[int, Field(ge=1)] = Field(
+        default=1_000, description="Most predictions the writer stores in one transaction."
+    )
+    log_flush_interval_ms: Annotated[float, Field(gt=0)] = Field(
+        default=50.0, description="Longest a prediction waits in the queue before the writer stores it."
+    )
+    log_retry_interval_s: Annotated[float, Field(gt=0)] = Field(
+        default=5.0, description="How often an unreachable database is tried again (spool replay)."
+    )
+    database_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        default=30.0, description="Connect timeout (PostgreSQL) or lock wait (SQLite) of the prediction log."
+    )
+    reload_interval_s: Annotated[float, Field(ge=0)] = Field(
+        default=30.0, description="How often the serving alias is checked for a new version; 0 never."
+    )
     auto_migrate: bool = Field(
         default=True, description="Upgrade the database schema when the server starts."
     )
@@ -107,6 +142,8 @@ class Settings(BaseSettings):
         self.batch_database_url = normalise_database_url(self.batch_database_url or self.database_url)
         if not self.mlflow_tracking_uri:
             self.mlflow_tracking_uri = f"sqlite:///{home / 'mlflow.db'}"
+        if self.prometheus_multiproc_dir is not None:
+            self.prometheus_multiproc_dir = self.prometheus_multiproc_dir.resolve()
         if not self.mlflow_artifact_root:
             self.mlflow_artifact_root = (home / "mlartifacts").as_uri()
         return self
@@ -129,6 +166,16 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "profile prod needs an MLflow tracking server: set USINE_MLFLOW_TRACKING_URI"
             )
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where predictions wait on disk while the database is unreachable."""
+        return self.home / "spool"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where the workers of a multi-worker server share their metrics."""
+        return self.home / "prometheus"
 
     @property
     def uses_embedded_storage(self) -> bool:

@@ -234,3 +234,72 @@ def test_a_worker_that_dies_is_replaced_and_service_goes_on(
                 for _ in range(20)
             }
         assert statuses == {200}
+
+
+def metric_total(base: str, name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` with ``labels`` in the server's /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def test_metrics_of_a_real_server_count_its_predictions(
+    server: tuple[str, str], credit_records: list[dict[str, Any]]
+) -> None:
+    base, _ = server
+    with httpx.Client(base_url=base, timeout=10) as api:
+        for _ in range(4):
+            assert api.post("/1.0.0/models/credit/predictions", json=credit_records).status_code == 200
+    assert metric_total(base, "usine_predictions_total", model="credit", version="1") == 20
+    assert metric_total(base, "usine_batch_size_records_sum", model="credit") == 20
+    route = "/1.0.0/models/{name}/predictions"
+    assert metric_total(base, "usine_http_requests_total", route=route, status="200") == 4
+
+
+def predictions_per_worker(folder: Path) -> list[float]:
+    """Predictions counted in each worker's own metrics file."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    counts = []
+    for path in folder.glob("counter_*.db"):
+        metrics = MultiProcessCollector.merge([str(path)], accumulate=True)
+        counts.append(
+            sum(
+                sample.value
+                for metric in metrics
+                for sample in metric.samples
+                if sample.name == "usine_predictions_total"
+            )
+        )
+    return counts
+
+
+def test_metrics_add_up_every_worker(home: Path, tmp_path: Path, credit_record: dict[str, Any]) -> None:
+    folder = home / "prometheus"
+    folder.mkdir(exist_ok=True)
+    stale = folder / "counter_99999.db"
+    stale.write_bytes(b"left by an earlier server")
+    with serving(home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2") as (base, process):
+        assert not stale.exists()
+        wait_until(lambda: len(workers(process.pid)) >= 2, "two workers")
+        sent = 0
+
+        def both_workers_scored() -> bool:
+            nonlocal sent
+            # A new connection each time, so that the kernel hands requests to either worker.
+            assert (
+                httpx.post(f"{base}/1.0.0/models/credit/predictions", json=credit_record).status_code == 200
+            )
+            sent += 1
+            return sum(count > 0 for count in predictions_per_worker(folder)) >= 2
+
+        wait_until(both_workers_scored, "predictions served by both workers")
+        # Every scrape, whichever worker answers it, reports the predictions of both.
+        totals = {metric_total(base, "usine_predictions_total", model="credit") for _ in range(6)}
+    assert totals == {float(sent)}

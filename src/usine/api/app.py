@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,9 +20,15 @@ from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.registry import ModelRegistry
+from usine.adapters.spool import Spool
 from usine.api.errors import install_error_handlers
-from usine.api.routes import health, models, monitoring, predictions
+from usine.api.request_metrics import RequestMetrics
+from usine.api.routes import health, metrics, models, monitoring, predictions
+from usine.services.batching import MicroBatcher
+from usine.services.metrics import forget_this_process
 from usine.services.model_holder import ModelHolder
+from usine.services.model_reload import follow_alias
+from usine.services.prediction_writer import PredictionWriter, WriterPolicy
 from usine.services.predictions import PredictionService
 from usine.settings import Settings, load_settings
 
@@ -47,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (health.router, models.router, predictions.router, monitoring.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(metrics.router)
+    app.add_middleware(RequestMetrics)
     app.openapi = lambda: _openapi_with_model_schemas(app)  # type: ignore[method-assign]
     return app
 
@@ -62,7 +72,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # One OpenMP/BLAS thread per worker: several workers with the default thread count
     # oversubscribe the cores and collapse under load.
     limits = threadpool_limits(limits=1)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_timeout_s)
     if settings.auto_migrate:
         await run_in_threadpool(upgrade, engine)
     holder = ModelHolder(settings.served_models, settings.serving_alias)
@@ -72,15 +82,43 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.experiment_name,
     )
     await run_in_threadpool(holder.load_from, registry)
+    log = SqlPredictionLog(engine)
+    writer = PredictionWriter(log, Spool(settings.spool_dir), _writer_policy(settings))
+    writer.start()
+    batcher = MicroBatcher(settings.max_batch_records, settings.max_batch_wait_ms / 1000.0)
     app.state.holder = holder
-    app.state.predictions = PredictionService(holder, SqlPredictionLog(engine), settings.max_records)
+    app.state.registry = registry
+    app.state.predictions = PredictionService(
+        holder, log, writer, batcher, settings.max_records, settings.log_predictions
+    )
     for model in holder.served():
         logger.info("serving %s version %s (%s)", model.name, model.version, model.alias)
+    follower = (
+        asyncio.create_task(follow_alias(holder, registry, batcher, settings.reload_interval_s))
+        if settings.reload_interval_s > 0
+        else None
+    )
     try:
         yield
     finally:
+        if follower is not None:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+        await batcher.close()
+        await run_in_threadpool(writer.close)
         engine.dispose()
+        forget_this_process(settings.prometheus_multiproc_dir)
         limits.restore_original_limits()
+
+
+def _writer_policy(settings: Settings) -> WriterPolicy:
+    return WriterPolicy(
+        capacity=settings.log_queue_capacity,
+        batch_records=settings.log_batch_records,
+        flush_interval_s=settings.log_flush_interval_ms / 1000.0,
+        retry_interval_s=settings.log_retry_interval_s,
+    )
 
 
 def _openapi_with_model_schemas(app: FastAPI) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Annotated
 import orjson
 from fastapi import Depends, Header, Request
 
+from usine.adapters.registry import ModelRegistry
 from usine.domain.errors import MalformedRequest, PayloadTooLarge
 from usine.services.model_holder import ModelHolder
 from usine.services.predictions import PredictionService
@@ -24,6 +25,12 @@ def get_prediction_service(request: Request) -> PredictionService:
     """The prediction service of this app."""
     service: PredictionService = request.app.state.predictions
     return service
+
+
+def get_registry(request: Request) -> ModelRegistry:
+    """The model registry this app follows."""
+    registry: ModelRegistry = request.app.state.registry
+    return registry
 
 
 def get_model_holder(request: Request) -> ModelHolder:
@@ -67,6 +74,7 @@ async def read_json_body(request: Request) -> object:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PredictionServiceDep = Annotated[PredictionService, Depends(get_prediction_service)]
 ModelHolderDep = Annotated[ModelHolder, Depends(get_model_holder)]
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 JsonBody = Annotated[object, Depends(read_json_body)]
 RequestId = Annotated[
     str | None,

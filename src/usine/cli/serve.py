@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from usine.services.metrics import prepare_multiprocess_folder
 from usine.services.preflight import check_can_serve
 from usine.settings import Settings, load_settings
 
@@ -32,16 +34,20 @@ def run_server(
 ) -> None:
     """Run uvicorn on the app factory; each worker reads the same ``USINE_*`` settings.
 
-    With several workers, uvicorn's supervisor restarts a worker that dies. On SIGTERM the
-    server stops accepting connections and lets in-flight requests finish
+    With several workers, uvicorn's supervisor restarts a worker that dies, and the workers
+    share their metrics through a folder under ``USINE_HOME`` (emptied here, at start). On
+    SIGTERM the server stops accepting connections and lets in-flight requests finish
     (``GRACEFUL_SHUTDOWN_S`` at most).
     """
+    workers = workers or settings.workers
+    if workers > 1:
+        os.environ.update(prepare_multiprocess_folder(settings.metrics_dir))
     uvicorn.run(
         "usine.api.app:create_app_from_env",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers or settings.workers,
+        workers=workers,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         log_level="info",
     )

@@ -91,6 +91,20 @@ class ModelNotReady(UsineError):
     title = "Model not ready"
 
 
+class StorageUnavailable(UsineError):
+    """The prediction log cannot be reached right now; new predictions wait in the spool."""
+
+    status = 503
+    title = "Storage unavailable"
+
+
+class ModelLoadFailed(UsineError):
+    """A model version could not be loaded; the version served before keeps serving."""
+
+    status = 503
+    title = "Model load failed"
+
+
 class QualityGateFailed(UsineError):
     """A trained version did not reach the quality gate; it was not promoted."""
 

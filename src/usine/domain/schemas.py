@@ -81,3 +81,16 @@ class ReadinessOut(BaseModel):
 
     status: str
     models: dict[str, str]
+    reload_failures: dict[str, str] | None = Field(
+        default=None,
+        description="Models whose new version failed to load; the version in `models` still serves.",
+    )
+
+
+class ReloadOut(BaseModel):
+    """The outcome of a model reload."""
+
+    name: str
+    previous: str | None = Field(description="Version served before the reload.")
+    version: str = Field(description="Version served now.")
+    changed: bool

@@ -3,14 +3,53 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
 
 from usine.adapters.registry import ModelRegistry
-from usine.domain.errors import ModelNotFound, ModelNotReady
-from usine.domain.features import InputSchema
-from usine.domain.model_spec import ModelSpec, Predictor
+from usine.domain.compiled_predictor import (
+    SELF_CHECK_TOLERANCE,
+    CompiledPredictor,
+    compile_predictor,
+    probe_records,
+)
+from usine.domain.errors import ModelLoadFailed, ModelNotFound, ModelNotReady
+from usine.domain.features import InputSchema, Record
+from usine.domain.model_spec import ModelSpec, Predictor, ProbabilityModel
+from usine.services.metrics import MODEL_LOAD_SECONDS, MODEL_RELOADS
 
 logger = logging.getLogger(__name__)
+
+
+class Scorer(Protocol):
+    """What serving needs of a model: scores of validated records, in order."""
+
+    def predict_scores(self, records: list[Record]) -> np.ndarray:
+        """Probability of the positive class for each record."""
+        ...
+
+
+def fastest_scorer(model: ProbabilityModel, spec: ModelSpec) -> Scorer:
+    """The compiled pipeline when it scores like the native one, else the native pipeline.
+
+    The compiled form is checked at load time on records spanning the model's domain; a
+    pipeline it cannot compile, or one whose scores differ, is served natively.
+    """
+    native = Predictor(model, spec)
+    compiled = compile_predictor(model, spec)
+    if compiled is None:
+        logger.info("model %s served natively: its pipeline shape is not compiled", spec.name)
+        return native
+    probes = probe_records(spec)
+    gap = float(np.max(np.abs(compiled.predict_scores(probes) - native.predict_scores(probes))))
+    if gap > SELF_CHECK_TOLERANCE:
+        logger.warning("model %s served natively: compiled scores differ by %.3g", spec.name, gap)
+        return native
+    return compiled
 
 
 @dataclass(frozen=True)
@@ -23,11 +62,30 @@ class ServedModel:
     run_id: str
     spec: ModelSpec
     schema: InputSchema
-    predictor: Predictor
+    predictor: Scorer
+    scores_inline: bool = False
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What a reload did: the version served before and after, and whether it changed."""
+
+    name: str
+    previous: str | None
+    current: str
+
+    @property
+    def changed(self) -> bool:
+        """Whether a new version is served now."""
+        return self.previous != self.current
 
 
 class ModelHolder:
     """Holds the served version of each configured model.
+
+    Swapping a version is one dictionary assignment: a request holds the
+    :class:`ServedModel` it started with until it is answered, so in-flight requests finish
+    on their version while new ones get the new version.
 
     Args:
         names: the models this server is expected to serve.
@@ -40,6 +98,8 @@ class ModelHolder:
         self.alias = alias
         self._models: dict[str, ServedModel] = {}
         self.failures: dict[str, str] = {}
+        self.reload_failures: dict[str, str] = {}
+        self._reloading = threading.Lock()
 
     def load_from(self, registry: ModelRegistry) -> None:
         """Load the aliased version of every configured model.
@@ -54,25 +114,74 @@ class ModelHolder:
                 self.failures[name] = str(exc)
                 logger.error("model %s not loaded: %s", name, exc)
 
-    def _load_one(self, registry: ModelRegistry, name: str) -> ServedModel:
+    def reload(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
+        """Serve the version the alias points at now, if it is not the one served.
+
+        The new version is loaded and compiled beside the served one, then swapped in. When
+        it fails to load, the served version keeps serving and the failure is kept in
+        :attr:`reload_failures` (shown by readiness).
+
+        Raises:
+            ModelNotFound: this server is not configured to serve ``name``.
+            ModelNotReady: no version has the alias.
+            ModelLoadFailed: the aliased version could not be loaded.
+
+        """
+        if name not in self.names:
+            raise ModelNotFound(f"this server does not serve a model named {name!r}")
+        with self._reloading:
+            served = self._models.get(name)
+            previous = served.version if served else None
+            version = self._aliased_version(registry, name)
+            if version == previous:
+                self.reload_failures.pop(name, None)
+                return ReloadOutcome(name=name, previous=previous, current=version)
+            try:
+                self.put(self._load_version(registry, name, version))
+            except Exception as exc:  # keep serving what works, report why the new one does not
+                MODEL_RELOADS.labels(name, "failed").inc()
+                reason = f"version {version} failed to load: {exc}"
+                if served is None:
+                    self.failures[name] = reason
+                else:
+                    self.reload_failures[name] = f"{reason}; still serving version {previous}"
+                logger.error("model %s %s", name, reason)
+                raise ModelLoadFailed(f"model {name!r} {reason}") from exc
+            MODEL_RELOADS.labels(name, "swapped").inc()
+            logger.info("model %s now served at version %s (was %s)", name, version, previous)
+            return ReloadOutcome(name=name, previous=previous, current=version)
+
+    def _aliased_version(self, registry: ModelRegistry, name: str) -> str:
         version = registry.version_for_alias(name, self.alias)
         if version is None:
             raise ModelNotReady(f"no version of {name!r} has the alias {self.alias!r}: train or promote one")
+        return version
+
+    def _load_one(self, registry: ModelRegistry, name: str) -> ServedModel:
+        return self._load_version(registry, name, self._aliased_version(registry, name))
+
+    def _load_version(self, registry: ModelRegistry, name: str, version: str) -> ServedModel:
+        started = time.perf_counter()
         loaded = registry.load(name, version)
-        return ServedModel(
+        predictor = fastest_scorer(loaded.model, loaded.spec)
+        served = ServedModel(
             name=name,
             version=version,
             alias=self.alias,
             run_id=loaded.run_id,
             spec=loaded.spec,
             schema=loaded.spec.input_schema(),
-            predictor=Predictor(loaded.model, loaded.spec),
+            predictor=predictor,
+            scores_inline=isinstance(predictor, CompiledPredictor),
         )
+        MODEL_LOAD_SECONDS.labels(name, version).set(time.perf_counter() - started)
+        return served
 
     def put(self, model: ServedModel) -> None:
         """Serve ``model`` in place of any version of the same name."""
         self._models[model.name] = model
         self.failures.pop(model.name, None)
+        self.reload_failures.pop(model.name, None)
 
     def get(self, name: str) -> ServedModel:
         """The served version of ``name``.

@@ -1,7 +1,13 @@
-"""Score records, log every prediction, take feedback, erase on request."""
+"""Score records, log every prediction, take feedback, erase on request.
+
+Scoring is asynchronous: records are validated on the event loop (in a thread for large
+lists), scored through the micro-batcher, and handed to the background writer; the
+response never waits for the database.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -14,7 +20,13 @@ from usine.domain.predictions import (
     PredictionLog,
     PredictionRecord,
 )
+from usine.services.batching import MicroBatcher
+from usine.services.metrics import PREDICTIONS, SCORES
 from usine.services.model_holder import ModelHolder
+from usine.services.prediction_writer import PredictionWriter
+
+# Lists longer than this are validated on a worker thread, not on the event loop.
+VALIDATE_INLINE_RECORDS = 32
 
 
 @dataclass(frozen=True)
@@ -34,16 +46,30 @@ class PredictionService:
     Args:
         holder: the served models.
         log: where predictions and feedback are stored.
+        writer: the background writer that stores new predictions into ``log``.
+        batcher: coalesces concurrent model calls.
         max_records: most records accepted in one request.
+        log_predictions: whether new predictions are logged at all.
 
     """
 
-    def __init__(self, holder: ModelHolder, log: PredictionLog, max_records: int) -> None:
+    def __init__(
+        self,
+        holder: ModelHolder,
+        log: PredictionLog,
+        writer: PredictionWriter,
+        batcher: MicroBatcher,
+        max_records: int,
+        log_predictions: bool = True,
+    ) -> None:
         self.holder = holder
         self.log = log
+        self.writer = writer
+        self.batcher = batcher
         self.max_records = max_records
+        self.log_predictions = log_predictions
 
-    def predict(self, name: str, payload: object, request_id: str | None = None) -> ScoredBatch:
+    async def predict(self, name: str, payload: object, request_id: str | None = None) -> ScoredBatch:
         """Validate, score and log one record or a list of records.
 
         Args:
@@ -52,7 +78,8 @@ class PredictionService:
             request_id: the caller's request id; one is made when absent.
 
         Returns:
-            One logged prediction per record, in order, with the version that scored them.
+            One prediction per record, in order, with the version that scored them; they
+            are queued for the log when this returns.
 
         Raises:
             ModelNotFound, ModelNotReady: no such served model.
@@ -64,8 +91,11 @@ class PredictionService:
         model = self.holder.get(name)
         if isinstance(payload, list) and len(payload) > self.max_records:
             raise PayloadTooLarge(f"{len(payload)} records sent, at most {self.max_records} accepted")
-        records, single = model.schema.validate(payload)
-        scores = model.predictor.predict_scores(records)
+        if isinstance(payload, list) and len(payload) > VALIDATE_INLINE_RECORDS:
+            records, single = await asyncio.to_thread(model.schema.validate, payload)
+        else:
+            records, single = model.schema.validate(payload)
+        scores = await self.batcher.score(model, records)
         latency_ms = (time.perf_counter() - started) * 1000.0
         now = datetime.now(UTC)
         request = request_id or uuid.uuid4().hex
@@ -82,7 +112,12 @@ class PredictionService:
             )
             for record, score in zip(records, scores, strict=True)
         ]
-        self.log.add(logged)
+        if self.log_predictions:
+            self.writer.submit(logged)
+        PREDICTIONS.labels(model.name, model.version).inc(len(logged))
+        observe = SCORES.labels(model.name, model.version).observe
+        for record in logged:
+            observe(record.score)
         return ScoredBatch(
             model_name=model.name,
             model_version=model.version,
@@ -92,8 +127,20 @@ class PredictionService:
         )
 
     def get(self, prediction_id: str) -> LoggedPrediction:
-        """A logged prediction with its feedback; raises ``PredictionNotFound``."""
+        """A logged prediction with its feedback; raises ``PredictionNotFound``.
+
+        A prediction this process returned but has not stored yet is read from the writer's
+        queue (read-your-writes).
+        """
+        queued = self.writer.pending(prediction_id)
+        if queued is not None:
+            return LoggedPrediction(record=queued, feedback=None)
         return self.log.get(prediction_id)
+
+    def _stored(self, prediction_id: str) -> None:
+        """Make sure a prediction still queued is in the database before changing it."""
+        if self.writer.pending(prediction_id) is not None:
+            self.writer.flush()
 
     def record_feedback(self, prediction_id: str, label: str) -> LoggedPrediction:
         """Attach the ground truth of a prediction (the latest feedback wins).
@@ -103,6 +150,7 @@ class PredictionService:
             InvalidInput: the label is not one of the model's classes.
 
         """
+        self._stored(prediction_id)
         prediction = self.log.get(prediction_id)
         classes = self._classes(prediction.record.model_name)
         if classes and label not in classes:
@@ -116,4 +164,5 @@ class PredictionService:
 
     def delete(self, prediction_id: str) -> None:
         """Erase a prediction and its feedback; raises ``PredictionNotFound``."""
+        self._stored(prediction_id)
         self.log.delete(prediction_id)

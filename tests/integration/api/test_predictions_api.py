@@ -2,7 +2,8 @@
 
 import json
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,14 @@ def logged_rows(settings: Settings) -> tuple[int, int]:
     return predictions, feedback
 
 
+def wait_until(condition: Callable[[], bool], what: str, deadline_s: float = 30) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not reached within {deadline_s} s")
+        time.sleep(0.05)
+
+
 def test_liveness_and_readiness(client: TestClient) -> None:
     assert client.get("/1.0.0/health_check").json()["status"] == "ok"
     ready = client.get("/1.0.0/readiness")
@@ -73,7 +82,8 @@ def test_one_record_is_scored_logged_and_read_back(
     assert (logged["model"], logged["version"], logged["request_id"]) == ("credit", "1", "loan-42")
     assert logged["feedback"] is None
     assert logged["latency_ms"] > 0
-    assert logged_rows(settings) == (1, 0)
+    # Logging is asynchronous: the row reaches the database shortly after the response.
+    wait_until(lambda: logged_rows(settings) == (1, 0), "the prediction stored")
 
 
 def test_a_list_is_scored_exactly_as_the_registered_pipeline_scores_it(

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, timeout_s: float = 30.0) -> Engine:
     """Create an engine tuned for the backend the URL names.
 
     SQLite files get their folder created, write-ahead logging (readers never wait for the
@@ -17,6 +17,7 @@ def make_engine(url: str) -> Engine:
 
     Args:
         url: a SQLAlchemy database URL.
+        timeout_s: how long to wait for a PostgreSQL connection or a SQLite lock.
 
     Returns:
         The engine; no connection is opened yet.
@@ -24,10 +25,16 @@ def make_engine(url: str) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"connect_timeout": max(1, round(timeout_s))},
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": timeout_s})
     event.listen(engine, "connect", _configure_sqlite)
     return engine
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, insert, select, text
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, Insert, delete, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from usine.adapters.db.tables import FeedbackRow, PredictionRow
-from usine.domain.errors import PredictionNotFound
+from usine.domain.errors import PredictionNotFound, StorageUnavailable
 from usine.domain.predictions import Feedback, LoggedPrediction, PredictionRecord
 
 
@@ -19,21 +25,27 @@ class SqlPredictionLog:
 
     def add(self, records: list[PredictionRecord]) -> None:
         """Insert the records in one transaction (all or none)."""
-        rows = [
-            {
-                "id": r.id,
-                "request_id": r.request_id,
-                "model_name": r.model_name,
-                "model_version": r.model_version,
-                "inputs": r.inputs,
-                "score": r.score,
-                "latency_ms": r.latency_ms,
-                "created_at": r.created_at,
-            }
-            for r in records
-        ]
         with self._sessions.begin() as session:
-            session.execute(insert(PredictionRow), rows)
+            session.execute(insert(PredictionRow), _rows(records))
+
+    def add_new(self, records: list[PredictionRecord]) -> None:
+        """Bulk-insert the records whose id is not stored yet, in one transaction.
+
+        Used by the background writer and the spool replay: storing the same record twice
+        keeps one copy, so a replay after a partial failure stores every record exactly once.
+        One multi-row ``INSERT ... ON CONFLICT DO NOTHING`` per chunk of rows is sent.
+        """
+        if not records:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(self._insert_ignoring_existing(), _rows(records))
+
+    def _insert_ignoring_existing(self) -> Insert:
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(PredictionRow).on_conflict_do_nothing(index_elements=["id"])
+        if self.engine.dialect.name == "sqlite":
+            return sqlite.insert(PredictionRow).on_conflict_do_nothing(index_elements=["id"])
+        raise NotImplementedError(f"no bulk insert for {self.engine.dialect.name}")
 
     def get(self, prediction_id: str) -> LoggedPrediction:
         """The prediction with its feedback.
@@ -42,7 +54,7 @@ class SqlPredictionLog:
             PredictionNotFound: no prediction has this id.
 
         """
-        with self._sessions() as session:
+        with _reachable(), self._sessions() as session:
             return _load(session, prediction_id)
 
     def set_feedback(self, prediction_id: str, feedback: Feedback) -> LoggedPrediction:
@@ -52,7 +64,7 @@ class SqlPredictionLog:
             PredictionNotFound: no prediction has this id.
 
         """
-        with self._sessions.begin() as session:
+        with _reachable(), self._sessions.begin() as session:
             _load(session, prediction_id)
             session.merge(
                 FeedbackRow(
@@ -70,7 +82,7 @@ class SqlPredictionLog:
             PredictionNotFound: no prediction has this id.
 
         """
-        with self._sessions.begin() as session:
+        with _reachable(), self._sessions.begin() as session:
             session.execute(delete(FeedbackRow).where(FeedbackRow.prediction_id == prediction_id))
             erased = session.execute(delete(PredictionRow).where(PredictionRow.id == prediction_id))
             if erased.rowcount == 0:  # type: ignore[attr-defined]
@@ -80,6 +92,32 @@ class SqlPredictionLog:
         """Run a trivial query; raises the driver's error if the database is unreachable."""
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Report an unreachable database as :class:`StorageUnavailable` (503), not a crash."""
+    try:
+        yield
+    except OperationalError as exc:
+        first_line = (str(exc.orig).strip().splitlines() or ["unreachable"])[0]
+        raise StorageUnavailable(f"the prediction log is unreachable, retry later: {first_line}") from None
+
+
+def _rows(records: list[PredictionRecord]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r.id,
+            "request_id": r.request_id,
+            "model_name": r.model_name,
+            "model_version": r.model_version,
+            "inputs": r.inputs,
+            "score": r.score,
+            "latency_ms": r.latency_ms,
+            "created_at": r.created_at,
+        }
+        for r in records
+    ]
 
 
 def _load(session: Session, prediction_id: str) -> LoggedPrediction:

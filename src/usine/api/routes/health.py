@@ -23,12 +23,17 @@ def health_check() -> HealthOut:
 @router.get(
     "/readiness",
     response_model=ReadinessOut,
+    response_model_exclude_none=True,
     responses={503: {"description": "A model is not loaded or the database is unreachable"}},
 )
 async def readiness(
     request: Request, holder: ModelHolderDep, service: PredictionServiceDep
 ) -> ReadinessOut | JSONResponse:
-    """Readiness: every configured model is loaded and the database answers."""
+    """Readiness: every configured model is loaded and the database answers.
+
+    A new version that failed to load does not make the server unready (the previous
+    version serves); it is listed under ``reload_failures``.
+    """
     models = {model.name: model.version for model in holder.served()}
     problems = [f"{name}: {reason}" for name, reason in holder.failures.items()]
     try:
@@ -37,4 +42,4 @@ async def readiness(
         problems.append(f"database: {type(exc).__name__}: {exc}".splitlines()[0])
     if problems:
         return problem(request, 503, "; ".join(problems), kind="not-ready", models=models)
-    return ReadinessOut(status="ready", models=models)
+    return ReadinessOut(status="ready", models=models, reload_failures=dict(holder.reload_failures) or None)

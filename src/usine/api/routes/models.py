@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-from usine.api.deps import ModelHolderDep
-from usine.domain.schemas import ModelOut
+from fastapi import APIRouter, Path
+
+from usine.api.deps import ModelHolderDep, PredictionServiceDep, RegistryDep
+from usine.domain.schemas import ModelOut, ReloadOut
+from usine.services.model_reload import reload_model
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -27,3 +30,31 @@ def list_models(holder: ModelHolderDep) -> list[ModelOut]:
         )
         for model in holder.served()
     ]
+
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+@router.post(
+    "/{name}/reload",
+    responses={
+        404: {"description": "This server does not serve the model", **PROBLEM},
+        503: {"description": "No version has the alias, or it failed to load", **PROBLEM},
+    },
+)
+async def reload(
+    name: Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")],
+    holder: ModelHolderDep,
+    registry: RegistryDep,
+    service: PredictionServiceDep,
+) -> ReloadOut:
+    """Admin: serve the version the serving alias points at now (in this worker).
+
+    The new version is loaded beside the served one and swapped in; requests in flight
+    finish on the version they started with. A version that fails to load is reported
+    (503) and the previous one keeps serving.
+    """
+    outcome = await reload_model(holder, registry, service.batcher, name)
+    return ReloadOut(
+        name=outcome.name, previous=outcome.previous, version=outcome.current, changed=outcome.changed
+    )

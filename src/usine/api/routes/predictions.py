@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Response, status
-from fastapi.concurrency import run_in_threadpool
 
 from usine.api.deps import JsonBody, PredictionServiceDep, RequestId
 from usine.domain.predictions import LoggedPrediction
@@ -14,7 +14,6 @@ from usine.domain.schemas import (
     FeedbackOut,
     LoggedPredictionOut,
     PredictionsOut,
-    ScoreOut,
 )
 
 router = APIRouter(tags=["predictions"])
@@ -42,6 +41,7 @@ RECORDS_BODY: dict[str, Any] = {
 
 @router.post(
     "/models/{name}/predictions",
+    response_model=PredictionsOut,
     openapi_extra=RECORDS_BODY,
     responses={
         400: {"description": "Body is not JSON", **PROBLEM},
@@ -57,18 +57,20 @@ async def create_predictions(
     name: ModelName,
     body: JsonBody,
     service: PredictionServiceDep,
-    response: Response,
     request_id: RequestId = None,
-) -> PredictionsOut:
-    """Score one record or a list of records; every prediction is logged."""
-    batch = await run_in_threadpool(service.predict, name, body, request_id)
-    response.headers["X-Request-ID"] = batch.request_id
-    return PredictionsOut(
-        model=batch.model_name,
-        version=batch.model_version,
-        request_id=batch.request_id,
-        predictions=[ScoreOut(id=record.id, score=record.score) for record in batch.records],
+) -> Response:
+    """Score one record or a list of records; every prediction is logged (in the background)."""
+    batch = await service.predict(name, body, request_id)
+    # Serialised directly (the hot path): the document is exactly PredictionsOut.
+    content = orjson.dumps(
+        {
+            "model": batch.model_name,
+            "version": batch.model_version,
+            "request_id": batch.request_id,
+            "predictions": [{"id": record.id, "score": record.score} for record in batch.records],
+        }
     )
+    return Response(content, media_type="application/json", headers={"X-Request-ID": batch.request_id})
 
 
 @router.get(

@@ -1,0 +1,437 @@
+"""Serving throughput and latency: usine against mlflow models serve and BentoML, same model, same load.
+
+Registers the credit model once (``usine train credit`` in a private USINE_HOME), then serves
+it in turn with:
+
+* ``mlflow models serve --env-manager local`` (POST /invocations, one DataFrame record),
+* BentoML 1.4 with adaptive batching (benchmarks/bentoml_service.py, in its own venv made
+  here from benchmarks/requirements-bentoml.txt, because BentoML's pins are not ours),
+* usine with prediction logging off, to SQLite and to PostgreSQL,
+* a constant-returning FastAPI endpoint on the same uvicorn stack (the HTTP floor),
+
+each at 1 and 2 workers (one OpenMP thread per worker), and drives each with the same
+external load generator, ``wrk`` (Debian: ``apt-get install -y wrk``), on 127.0.0.1 at 1, 16
+and 64 connections with single-record requests, after a warm-up. The peers log nothing;
+usine logs every prediction unless the row says "logging off".
+
+    .venv/bin/python benchmarks/serving.py                 # 10 s per cell, about 9 minutes
+    .venv/bin/python benchmarks/serving.py --duration 3    # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from usine.datasets import dataset_path
+from usine.pipelines.credit import NUMERIC_FEATURES, TARGET
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+PEERS = HERE / ".peers"
+BENTO_VENV = PEERS / "bentoml"
+CONNECTIONS = (1, 16, 64)
+WORKERS = (1, 2)
+TRUSTED = [
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+]
+console = Console()
+
+
+def first_applicant() -> dict[str, object]:
+    """The first applicant of the vendored data, typed as a client sends it."""
+    with dataset_path("german_credit.csv").open(newline="") as handle:
+        row = next(csv.DictReader(handle))
+    return {k: int(v) if k in NUMERIC_FEATURES else v for k, v in row.items() if k != TARGET}
+
+
+RECORD = first_applicant()
+
+
+@dataclass(frozen=True)
+class Server:
+    """One served configuration: how to start it and what to send it."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    path: str
+    body: object
+    cwd: Path | None = None
+
+
+class ServerFailed(Exception):
+    """A server exited or never answered; its cells are reported as failed."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measurement."""
+
+    server: str
+    workers: int
+    connections: int
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def register_model(home: Path) -> Path:
+    """Train and register the credit model once; return its skops file."""
+    env = {**os.environ, "USINE_HOME": str(home)}
+    run([str(BIN / "usine"), "train", "credit"], env)
+    files = sorted(home.glob("mlartifacts/**/model.skops"))
+    if not files:
+        raise SystemExit("no skops file in the registered model")
+    return files[0]
+
+
+def ensure_bentoml() -> Path:
+    """The BentoML venv, created from the pinned requirements when missing."""
+    bentoml = BENTO_VENV / "bin" / "bentoml"
+    if not bentoml.exists():
+        console.print("creating the BentoML venv (benchmarks/.peers/bentoml)")
+        run([str(BIN / "uv"), "venv", "--quiet", "--python", "3.11", str(BENTO_VENV)])
+        run(
+            [str(BIN / "uv"), "pip", "install", "--quiet", "-r", str(HERE / "requirements-bentoml.txt")],
+            {**os.environ, "VIRTUAL_ENV": str(BENTO_VENV)},
+        )
+    return bentoml
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A fresh database on the PostgreSQL server, dropped afterwards."""
+    server = make_url(server_url)
+    name = f"usine_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None) -> list[Server]:
+    """Every configuration to measure at ``workers`` workers."""
+    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    base = {
+        **os.environ,
+        "PATH": path,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    usine = {**base, "USINE_HOME": str(home), "USINE_RELOAD_INTERVAL_S": "0"}
+    mlflow_env = {**base, "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
+    bento_env = {
+        **base,
+        "BENCH_MODEL_FILE": str(model_file),
+        "BENCH_TRUSTED": json.dumps(TRUSTED),
+        "BENCH_WORKERS": str(workers),
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    usine_cmd = [str(BIN / "usine"), "serve", "--workers", str(workers), "--port"]
+    predict = "/1.0.0/models/credit/predictions"
+    found = [
+        Server(
+            "mlflow models serve",
+            [
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                "models:/credit/1",
+                "--env-manager",
+                "local",
+                "--workers",
+                str(workers),
+                "--host",
+                "127.0.0.1",
+                "--port",
+            ],
+            mlflow_env,
+            "/invocations",
+            {"dataframe_records": [RECORD]},
+        ),
+        Server(
+            "BentoML (adaptive batching)",
+            [
+                str(BENTO_VENV / "bin" / "bentoml"),
+                "serve",
+                "bentoml_service:Credit",
+                "--host",
+                "127.0.0.1",
+                "--port",
+            ],
+            bento_env,
+            "/predict",
+            {"records": [RECORD]},
+            cwd=HERE,
+        ),
+        Server(
+            "HTTP floor (constant, uvicorn)",
+            [
+                str(BIN / "uvicorn"),
+                "floor_app:app",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--workers",
+                str(workers),
+                "--host",
+                "127.0.0.1",
+                "--port",
+            ],
+            base,
+            "/predict",
+            RECORD,
+            cwd=HERE,
+        ),
+        Server(
+            "usine, logging off",
+            usine_cmd,
+            {**usine, "USINE_LOG_PREDICTIONS": "false", "USINE_DATABASE_URL": f"sqlite:///{home / 'off.db'}"},
+            predict,
+            RECORD,
+        ),
+        Server(
+            "usine, log to SQLite",
+            usine_cmd,
+            {**usine, "USINE_DATABASE_URL": f"sqlite:///{home / f'log-{workers}.db'}"},
+            predict,
+            RECORD,
+        ),
+    ]
+    if postgres_url:
+        found.append(
+            Server(
+                "usine, log to PostgreSQL",
+                usine_cmd,
+                {**usine, "USINE_DATABASE_URL": postgres_url},
+                predict,
+                RECORD,
+            )
+        )
+    return found
+
+
+@contextmanager
+def serving(server: Server) -> Iterator[str]:
+    """Start ``server`` on a free port, wait until it answers a request, stop it afterwards."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        yield from _serve_on(server, port, log)
+
+
+def _serve_on(server: Server, port: int, log: IO[bytes]) -> Iterator[str]:
+    process = subprocess.Popen(
+        [*server.command, str(port)],
+        env=server.env,
+        cwd=server.cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}{server.path}"
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                raise ServerFailed(f"{server.name} exited:\n{log.read().decode()[-2000:]}")
+            try:
+                if httpx.post(url, json=server.body, timeout=10).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                log.seek(0)
+                raise ServerFailed(
+                    f"{server.name} did not answer within 300 s:\n{log.read().decode()[-2000:]}"
+                )
+            time.sleep(0.5)
+        yield url
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+LUA = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = {body}
+"""
+
+
+def load(
+    url: str, body: object, connections: int, seconds: float, script_dir: Path
+) -> tuple[float, float, float, int]:
+    """Drive ``url`` with wrk; return req/s, p50 ms, p99 ms and the count of errors."""
+    script = script_dir / "post.lua"
+    script.write_text(LUA.format(body=json.dumps(json.dumps(body))))
+    threads = min(connections, 2)
+    out = run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ]
+    )
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return (
+        rate,
+        to_ms(percentiles["50"]),
+        to_ms(percentiles["99"]),
+        errors + (int(non_2xx.group(1)) if non_2xx else 0),
+    )
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url: str | None) -> list[Cell]:
+    cells: list[Cell] = []
+    plan = [(w, s) for w in args.workers for s in servers(home, model_file, w, postgres_url)]
+    with Progress(console=console) as progress:
+        task = progress.add_task("measuring", total=len(plan) * len(args.connections))
+        for workers, server in plan:
+            progress.update(task, description=f"{server.name}, {workers} worker(s)")
+            try:
+                with serving(server) as url:
+                    load(url, server.body, 16, args.warmup, home)
+                    for connections in args.connections:
+                        rate, p50, p99, errors = load(url, server.body, connections, args.duration, home)
+                        cells.append(Cell(server.name, workers, connections, rate, p50, p99, errors))
+                        progress.advance(task)
+            except ServerFailed as failure:
+                console.print(f"[red]{failure}[/red]")
+                progress.advance(task, len(args.connections))
+    return cells
+
+
+def report(cells: list[Cell]) -> None:
+    table = Table(
+        title="Single-record scoring of the credit model, wrk on 127.0.0.1 "
+        "(2 cores shared with the load generator)",
+        caption="The peers log nothing; usine logs every prediction except on 'logging off' rows. "
+        "Ratios: usine with PostgreSQL logging (else SQLite) over the peer, "
+        "at the same workers and connections.",
+    )
+    for column in ("server", "workers", "conns", "req/s", "p50 ms", "p99 ms", "errors", "usine ×"):
+        table.add_column(column, justify="left" if column == "server" else "right")
+    by_key = {(c.server, c.workers, c.connections): c for c in cells}
+    for cell in sorted(cells, key=lambda c: (c.workers, c.connections, -c.requests_per_s)):
+        ours = by_key.get(("usine, log to PostgreSQL", cell.workers, cell.connections)) or by_key.get(
+            ("usine, log to SQLite", cell.workers, cell.connections)
+        )
+        ratio = (
+            ""
+            if ours is None or cell.server.startswith("usine")
+            else f"{ours.requests_per_s / cell.requests_per_s:.1f}"
+        )
+        table.add_row(
+            cell.server,
+            str(cell.workers),
+            str(cell.connections),
+            f"{cell.requests_per_s:,.0f}",
+            f"{cell.p50_ms:.1f}",
+            f"{cell.p99_ms:.1f}",
+            str(cell.errors),
+            ratio,
+        )
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per cell")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server")
+    parser.add_argument("--connections", type=int, nargs="+", default=list(CONNECTIONS))
+    parser.add_argument("--workers", type=int, nargs="+", default=list(WORKERS))
+    parser.add_argument(
+        "--postgres",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="server on which a throwaway database is made; '' to skip PostgreSQL",
+    )
+    parser.add_argument("--json", type=Path, help="also write the measurements to this file")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+    ensure_bentoml()
+    with tempfile.TemporaryDirectory(prefix="usine-bench-") as folder:
+        home = Path(folder)
+        console.print("registering the credit model once")
+        model_file = register_model(home)
+        if args.postgres:
+            with postgres_database(args.postgres) as postgres_url:
+                cells = measure(args, home, model_file, postgres_url)
+        else:
+            cells = measure(args, home, model_file, None)
+    report(cells)
+    if args.json:
+        args.json.write_text(json.dumps([c.__dict__ for c in cells], indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The prediction log off the hot path: a bounded queue drained by a background writer.
+
+A response never waits for the database. Scored records are queued in memory and a writer
+thread stores them in bulk (one transaction of up to ``batch_records``, at the latest
+``flush_interval`` after they were queued).
+
+* **Queue full** (the database is slower than the traffic): the records of that request
+  are appended to the durable spool at once, by the request itself; nothing is dropped.
+* **Database unreachable**: the writer appends its batches to the spool, tries the
+  database again every ``retry_interval``, and when it answers replays the spool into it.
+  Spool files left by a stopped process are replayed by the next one.
+* **Shutdown**: the queue is drained into the database (or the spool) before the process
+  exits.
+* **Read-your-writes**: a record still queued is found by :meth:`pending`; feedback and
+  erasure of such a record call :meth:`flush` first so that it is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from usine.adapters.db.repository import SqlPredictionLog
+from usine.adapters.spool import Spool
+from usine.domain.predictions import PredictionRecord
+from usine.services.metrics import LOG_QUEUE_DEPTH, LOG_RECORDS, LOG_WRITER_LAG
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WriterPolicy:
+    """How the writer batches and retries (from ``Settings``)."""
+
+    capacity: int
+    batch_records: int
+    flush_interval_s: float
+    retry_interval_s: float
+
+
+class PredictionWriter:
+    """Stores queued predictions in the background; see the module for the policy.
+
+    Args:
+        log: the database prediction log.
+        spool: the local spool used while the database is unreachable or the queue is full.
+        policy: queue capacity, batch size and intervals.
+
+    """
+
+    def __init__(self, log: SqlPredictionLog, spool: Spool, policy: WriterPolicy) -> None:
+        self.log = log
+        self.spool = spool
+        self.policy = policy
+        self._queue: deque[tuple[float, PredictionRecord]] = deque()
+        self._pending: dict[str, PredictionRecord] = {}
+        self._lock = threading.Condition()
+        self._submitted = 0
+        self._settled = 0
+        self._stopping = False
+        self._database_down = False
+        self._next_retry = 0.0
+        self._thread = threading.Thread(target=self._run, name="usine-log-writer", daemon=True)
+
+    def start(self) -> None:
+        """Start the writer; spool files left by earlier processes are replayed first."""
+        self.spool.recover_claims()
+        self._thread.start()
+
+    def submit(self, records: list[PredictionRecord]) -> None:
+        """Queue ``records`` for storage without waiting (spooled at once if the queue is full)."""
+        now = time.monotonic()
+        with self._lock:
+            if len(self._queue) + len(records) <= self.policy.capacity:
+                self._queue.extend((now, record) for record in records)
+                self._pending.update((record.id, record) for record in records)
+                self._submitted += len(records)
+                LOG_QUEUE_DEPTH.set(len(self._queue))
+                self._lock.notify_all()
+                return
+        self.spool.append(records)
+        LOG_RECORDS.labels("spooled").inc(len(records))
+        logger.warning("prediction queue full: %d records spooled", len(records))
+
+    def pending(self, prediction_id: str) -> PredictionRecord | None:
+        """A record queued but not stored yet, if ``prediction_id`` names one."""
+        with self._lock:
+            return self._pending.get(prediction_id)
+
+    def flush(self, timeout_s: float = 30.0) -> bool:
+        """Wait until every record queued so far is stored (or spooled); ``False`` on timeout."""
+        with self._lock:
+            target = self._submitted
+            self._lock.notify_all()
+            return self._lock.wait_for(lambda: self._settled >= target, timeout=timeout_s)
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Store what is queued, then stop the writer thread."""
+        with self._lock:
+            self._stopping = True
+            self._lock.notify_all()
+        self._thread.join(timeout=timeout_s)
+
+    @property
+    def database_down(self) -> bool:
+        """Whether the last attempt to reach the database failed."""
+        return self._database_down
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            if batch:
+                self._store(batch)
+            self._replay_when_due()
+
+    def _next_batch(self) -> list[tuple[float, PredictionRecord]] | None:
+        with self._lock:
+            if not self._queue and not self._stopping:
+                self._lock.wait(timeout=self.policy.flush_interval_s)
+            if not self._queue:
+                return None if self._stopping else []
+            count = min(len(self._queue), self.policy.batch_records)
+            return [self._queue.popleft() for _ in range(count)]
+
+    def _store(self, batch: list[tuple[float, PredictionRecord]]) -> None:
+        records = [record for _, record in batch]
+        if not self._database_down:
+            try:
+                self.log.add_new(records)
+                LOG_RECORDS.labels("written").inc(len(records))
+                LOG_WRITER_LAG.set(time.monotonic() - batch[0][0])
+            except Exception as exc:  # any driver error: the database is unreachable for now
+                self._went_down(exc)
+        if self._database_down:
+            self.spool.append(records)
+            LOG_RECORDS.labels("spooled").inc(len(records))
+        with self._lock:
+            for record in records:
+                self._pending.pop(record.id, None)
+            self._settled += len(records)
+            LOG_QUEUE_DEPTH.set(len(self._queue))
+            self._lock.notify_all()
+
+    def _went_down(self, exc: Exception) -> None:
+        self._database_down = True
+        self._next_retry = time.monotonic() + self.policy.retry_interval_s
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        logger.error("prediction log unreachable, spooling to %s: %s", self.spool.folder, first_line)
+
+    def _replay_when_due(self) -> None:
+        if time.monotonic() < self._next_retry:
+            return
+        files = self.spool.pending_files()
+        if not files and not self._database_down:
+            self._next_retry = time.monotonic() + self.policy.retry_interval_s
+            return
+        try:
+            self.log.ping()
+            for path in files:
+                with self.spool.claim(path) as records:
+                    if records:
+                        for start in range(0, len(records), self.policy.batch_records):
+                            self.log.add_new(records[start : start + self.policy.batch_records])
+                        LOG_RECORDS.labels("replayed").inc(len(records))
+                        logger.info("replayed %d spooled predictions from %s", len(records), path.name)
+        except Exception as exc:  # still unreachable: try again later
+            self._went_down(exc)
+            return
+        if self._database_down:
+            logger.info("prediction log reachable again")
+        self._database_down = False
+        self._next_retry = time.monotonic() + self.policy.retry_interval_s

@@ -1,0 +1,48 @@
+"""The prediction service across a version swap: in-flight requests keep their version."""
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+from support import credit_rows
+from usine.adapters.db.engine import make_engine
+from usine.adapters.db.migrate import upgrade
+from usine.adapters.db.repository import SqlPredictionLog
+from usine.adapters.spool import Spool
+from usine.services.batching import MicroBatcher
+from usine.services.model_holder import ModelHolder
+from usine.services.models import open_registry
+from usine.services.prediction_writer import PredictionWriter, WriterPolicy
+from usine.services.predictions import PredictionService, ScoredBatch
+from usine.services.training import TrainingResult
+from usine.settings import Settings
+
+
+def test_a_request_in_flight_during_a_swap_finishes_on_its_version(
+    trained_home: tuple[Path, TrainingResult], tmp_path: Path
+) -> None:
+    holder = ModelHolder(["credit"], "champion")
+    holder.load_from(open_registry(Settings(home=trained_home[0])))
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}")
+    upgrade(engine)
+    log = SqlPredictionLog(engine)
+    writer = PredictionWriter(log, Spool(tmp_path / "spool"), WriterPolicy(100, 100, 0.05, 1.0))
+    writer.start()
+
+    async def scenario() -> tuple[ScoredBatch, ScoredBatch]:
+        batcher = MicroBatcher(max_records=64, max_wait_s=0.01)
+        service = PredictionService(holder, log, writer, batcher, max_records=10)
+        in_flight = asyncio.create_task(service.predict("credit", credit_rows(1)[0]))
+        await asyncio.sleep(0)  # the request has taken its model and waits for its score
+        holder.put(dataclasses.replace(holder.get("credit"), version="2"))
+        started_after = await service.predict("credit", credit_rows(1)[0])
+        finished = await in_flight
+        await batcher.close()
+        return finished, started_after
+
+    finished, started_after = asyncio.run(scenario())
+    writer.close()
+    assert (finished.model_version, started_after.model_version) == ("1", "2")
+    assert log.get(finished.records[0].id).record.model_version == "1"
+    assert log.get(started_after.records[0].id).record.model_version == "2"
+    engine.dispose()
