@@ -74,7 +74,7 @@ def serving(home: Path, database_url: str, *args: str) -> Iterator[Server]:
             yield server
         finally:
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+            process.wait(timeout=120)
         output = server.output()
     # uvicorn drains, runs the app's shutdown, then re-raises SIGTERM as its exit status.
     assert process.returncode in (0, -signal.SIGTERM), output
@@ -240,7 +240,7 @@ def metric_total(base: str, name: str, **labels: str) -> float:
     """Sum of the samples of ``name`` with ``labels`` in the server's /metrics."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    text = httpx.get(f"{base}/metrics", timeout=10).text
+    text = httpx.get(f"{base}/metrics", timeout=60).text
     return sum(
         sample.value
         for family in text_string_to_metric_families(text)
@@ -253,7 +253,7 @@ def test_metrics_of_a_real_server_count_its_predictions(
     server: tuple[str, str], credit_records: list[dict[str, Any]]
 ) -> None:
     base, _ = server
-    with httpx.Client(base_url=base, timeout=10) as api:
+    with httpx.Client(base_url=base, timeout=60) as api:
         for _ in range(4):
             assert api.post("/1.0.0/models/credit/predictions", json=credit_records).status_code == 200
     assert metric_total(base, "usine_predictions_total", model="credit", version="1") == 20
@@ -285,16 +285,20 @@ def test_metrics_add_up_every_worker(home: Path, tmp_path: Path, credit_record: 
     folder.mkdir(exist_ok=True)
     stale = folder / "counter_99999.db"
     stale.write_bytes(b"left by an earlier server")
-    with serving(home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2") as (base, process):
+    with serving(home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2") as server:
+        base = server.base
         assert not stale.exists()
-        wait_until(lambda: len(workers(process.pid)) >= 2, "two workers")
+        wait_until(lambda: len(workers(server.process.pid)) >= 2, "two workers")
         sent = 0
 
         def both_workers_scored() -> bool:
             nonlocal sent
             # A new connection each time, so that the kernel hands requests to either worker.
             assert (
-                httpx.post(f"{base}/1.0.0/models/credit/predictions", json=credit_record).status_code == 200
+                httpx.post(
+                    f"{base}/1.0.0/models/credit/predictions", json=credit_record, timeout=60
+                ).status_code
+                == 200
             )
             sent += 1
             return sum(count > 0 for count in predictions_per_worker(folder)) >= 2

@@ -44,8 +44,12 @@ def monitor(
     query = window_query(name, since, until, version)
     engine = make_engine(settings.database_url)
     try:
-        with stages(progress_console) as stage:
-            report = open_monitoring(settings, engine).monitor(query, step=stage)
+        service = open_monitoring(settings, engine)
+        if progress_console.is_terminal:
+            with stages(progress_console) as stage:
+                report = service.monitor(query, step=stage)
+        else:  # piped or scheduled: only the result and errors, no progress lines
+            report = service.monitor(query)
     finally:
         engine.dispose()
     if html is not None:
@@ -62,9 +66,9 @@ def monitor(
 def print_report(report: MonitoringReport) -> None:
     """The report as rich tables: verdict, usage, and per version drift, quality, performance."""
     verdict = "[bold red]drift detected[/]" if report.drift_detected else "[green]no drift[/]"
+    console.print(f"{report.model}: {verdict}")
     console.print(
-        f"{report.model}: {report.rows} predictions from {report.since:%Y-%m-%d %H:%M} "
-        f"to {report.until:%Y-%m-%d %H:%M} UTC — {verdict}"
+        f"{report.rows} predictions from {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
     )
     health = report.health
     console.print(

@@ -114,6 +114,7 @@ def label_freshness(times: LabelTimes, until: datetime) -> LabelFreshness:
     )
 
 
+MIN_BUCKET_LABELS = 30
 BUCKETS = (("hour", timedelta(hours=1)), ("day", timedelta(days=1)), ("week", timedelta(weeks=1)))
 
 
@@ -128,8 +129,13 @@ def bucket_width(since: datetime, until: datetime) -> tuple[str, timedelta]:
 
 
 def time_bucket(start: datetime, histogram: ScoreHistogram) -> TimeBucket:
-    """One timeline point from the scores and labels of its slice."""
+    """One timeline point from the scores and labels of its slice.
+
+    A bucket with fewer than ``MIN_BUCKET_LABELS`` labels gets no realised AUC: on a handful
+    of labels it swings between 0 and 1 and would be read as a trend.
+    """
     rows = histogram.rows
+    labelled = int(histogram.labelled.sum())
     return TimeBucket(
         start=start,
         rows=rows,
@@ -137,7 +143,11 @@ def time_bucket(start: datetime, histogram: ScoreHistogram) -> TimeBucket:
         score_p10=histogram.quantile(0.1),
         score_p50=histogram.quantile(0.5),
         score_p90=histogram.quantile(0.9),
-        labelled=int(histogram.labelled.sum()),
-        roc_auc=binned_auc(histogram.positives, histogram.labelled - histogram.positives),
+        labelled=labelled,
+        roc_auc=(
+            binned_auc(histogram.positives, histogram.labelled - histogram.positives)
+            if labelled >= MIN_BUCKET_LABELS
+            else None
+        ),
         estimated_roc_auc=binned_auc(histogram.score_sum, histogram.count - histogram.score_sum),
     )

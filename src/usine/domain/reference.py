@@ -92,12 +92,14 @@ def describe_numeric(values: pd.Series | np.ndarray) -> NumericReference:
 
 def describe_categorical(values: pd.Series) -> CategoricalReference:
     """Summarise a categorical column by the share of each category."""
-    present = values.dropna().astype(str)
-    shares = present.value_counts(normalize=True).sort_index()
+    counts = values.value_counts(dropna=True)
+    # Count first, then name categories as text: converting every value to text first is slow.
+    counts = counts.groupby(counts.index.astype(str)).sum().sort_index()
+    present = int(counts.sum())
     return CategoricalReference(
         count=int(values.size),
-        missing=int(values.size - present.size),
-        frequencies={str(category): float(share) for category, share in shares.items()},
+        missing=int(values.size - present),
+        frequencies={str(category): float(count / present) for category, count in counts.items()},
     )
 
 

@@ -113,3 +113,15 @@ def test_a_feature_absent_from_the_log_is_a_conflict_naming_it(
     assert response.status_code == 409
     assert response.headers["content-type"] == PROBLEM
     assert "credit_amount" in response.json()["detail"]
+
+
+def test_openapi_documents_the_monitoring_report(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    operation = document["paths"]["/1.0.0/monitoring/{name}"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"name", "since", "until", "version"}
+    assert set(operation["responses"]) >= {"200", "404", "409", "422"}
+    assert "MonitoringReport" in document["components"]["schemas"]
+    assert (
+        "text/html"
+        in document["paths"]["/1.0.0/monitoring/{name}/report"]["get"]["responses"]["200"]["content"]
+    )

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVarTuple
 
 import numpy as np
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, Select, func, inspect, select
 
 from usine.adapters.db.tables import FeedbackRow, PredictionRow
 
@@ -77,7 +77,12 @@ class PredictionWindowReader:
         return statement
 
     def count_by_version(self, query: WindowQuery) -> list[VersionCount]:
-        """Predictions, distinct requests and first/last time per version, counted by the database."""
+        """Predictions, distinct requests and first/last time per version, counted by the database.
+
+        A database where nothing was ever logged (no table yet) holds no prediction.
+        """
+        if not inspect(self.engine).has_table(PredictionRow.__tablename__):
+            return []
         statement = self._within(
             select(
                 PredictionRow.model_version,
