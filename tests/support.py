@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import socket
+import time
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 import typer
 from typer.core import TyperGroup
 
@@ -59,3 +62,18 @@ def parse_usine_command(args: list[str]) -> dict[str, Any]:
     if isinstance(command, TyperGroup):
         raise ValueError(f"not a complete command: usine {' '.join(args)}")
     return dict(context.params)
+
+
+def wait_until(
+    condition: Callable[[], bool], what: str, deadline_s: float = 90, explain: Callable[[], str] = str
+) -> None:
+    """Poll ``condition`` until it holds; fail the test once ``deadline_s`` has passed.
+
+    ``explain`` gives what the failure message should show (a server's output, say).
+    """
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{what}: not reached within {deadline_s} s\n{explain()}")

@@ -5,8 +5,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from support import free_port
+from support import free_port, wait_until
 from usine.datasets import dataset_path
 
 USINE = [sys.executable, "-m", "usine"]
-DEADLINE_S = 90
 
 
 def run(home: Path, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -67,15 +65,6 @@ def ready(base: str, process: subprocess.Popen[str]) -> bool:
         return httpx.get(f"{base}/1.0.0/readiness", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"{what}: not reached within {DEADLINE_S} s")
 
 
 @pytest.fixture
