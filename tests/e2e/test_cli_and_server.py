@@ -147,6 +147,36 @@ def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     assert "revision 0001" in upgraded.stdout
 
 
+def test_an_unknown_profile_stops_with_one_line_naming_the_variable(home: Path) -> None:
+    refused = run(home, "serve", extra_env={"USINE_PROFILE": "qa"})
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "error: invalid setting: USINE_PROFILE='qa': Input should be 'dev', 'staging' or 'prod'"
+    ]
+
+
+def test_prod_refuses_to_start_without_a_reachable_database(home: Path) -> None:
+    refused = run(
+        home,
+        "serve",
+        extra_env={
+            "USINE_PROFILE": "prod",
+            "USINE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+            "USINE_MLFLOW_TRACKING_URI": "http://127.0.0.1:1",
+        },
+    )
+    assert refused.returncode == 4
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("error: database unreachable (postgresql+psycopg://nobody@127.0.0.1:1/none)")
+
+
+def test_a_command_usine_does_not_have_is_a_usage_error_not_a_traceback(home: Path) -> None:
+    refused = run(home, "batch", "credit")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == "Error: No such command 'batch'."
+    assert "Traceback" not in refused.stderr
+
+
 def test_staging_refuses_to_start_without_a_reachable_database(home: Path) -> None:
     refused = run(
         home,
