@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from image import ROOT, instructions, runtime_environment
+from dockerfile import ROOT, instructions, runtime_environment
 from support import free_port, wait_until
 
 # Run as root (this machine, CI here): drop to nobody. Run as a user (a CI runner): stay it.

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import validate
 
-from image import ROOT, instructions
+from dockerfile import ROOT, instructions
 from support import parse_usine_command
 from usine.cli.serve import GRACEFUL_SHUTDOWN_S
 from usine.settings import Profile, Settings
