@@ -6,11 +6,13 @@ import csv
 import json
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
+import pytest
 import typer
 from typer.core import TyperGroup
 
@@ -88,3 +90,20 @@ def webhook_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def wait_until(
+    condition: Callable[[], bool], what: str, deadline_s: float = 240, explain: Callable[[], str] = str
+) -> None:
+    """Poll ``condition`` until it holds; fail the test once ``deadline_s`` has passed.
+
+    The deadline bounds a wait on a loaded, shared machine; it is not a speed target.
+
+    ``explain`` gives what the failure message should show (a server's output, say).
+    """
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{what}: not reached within {deadline_s} s\n{explain()}")

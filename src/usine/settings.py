@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from usine.domain.errors import ConfigurationError
@@ -199,6 +199,26 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def describe_invalid(error: ValidationError) -> str:
+    """One line naming each refused variable, its value and why.
+
+    Args:
+        error: the validation error raised while reading the settings.
+
+    Returns:
+        e.g. ``USINE_PROFILE='qa': Input should be 'dev', 'staging' or 'prod'``.
+    """
+    problems = []
+    for item in error.errors():
+        reason = item["msg"].strip()
+        if item["loc"]:
+            variable = "USINE_" + "_".join(str(part) for part in item["loc"]).upper()
+            problems.append(f"{variable}={item['input']!r}: {reason}")
+        else:
+            problems.append(reason)
+    return "; ".join(problems)
+
+
 def load_settings() -> Settings:
     """Read the settings from the environment and check them against the profile.
 
@@ -211,8 +231,10 @@ def load_settings() -> Settings:
     """
     try:
         settings = Settings()
-    except ValueError as exc:
-        raise ConfigurationError(f"invalid setting: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid setting: {describe_invalid(exc)}") from None
+    except ValueError as exc:  # a value pydantic-settings could not even decode (list as JSON)
+        raise ConfigurationError(f"invalid setting: {str(exc).splitlines()[0]}") from None
     settings.check_profile()
     return settings
 

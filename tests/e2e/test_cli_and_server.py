@@ -6,8 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,10 @@ from typing import IO, Any
 import httpx
 import pytest
 
-from support import free_port
+from support import free_port, wait_until
 from usine.datasets import dataset_path
 
 USINE = [sys.executable, "-m", "usine"]
-DEADLINE_S = 240  # a bound for a loaded machine, not a speed target
 STARTED = "Application startup complete"
 
 
@@ -88,15 +86,6 @@ def ready(server: Server) -> bool:
         return httpx.get(f"{server.base}/1.0.0/readiness", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"{what}: not reached within {DEADLINE_S} s")
 
 
 @pytest.fixture
@@ -177,6 +166,36 @@ def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     upgraded = run(tmp_path, "db", "upgrade")
     assert upgraded.returncode == 0
     assert "revision 0001" in upgraded.stdout
+
+
+def test_an_unknown_profile_stops_with_one_line_naming_the_variable(home: Path) -> None:
+    refused = run(home, "serve", extra_env={"USINE_PROFILE": "qa"})
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "error: invalid setting: USINE_PROFILE='qa': Input should be 'dev', 'staging' or 'prod'"
+    ]
+
+
+def test_prod_refuses_to_start_without_a_reachable_database(home: Path) -> None:
+    refused = run(
+        home,
+        "serve",
+        extra_env={
+            "USINE_PROFILE": "prod",
+            "USINE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+            "USINE_MLFLOW_TRACKING_URI": "http://127.0.0.1:1",
+        },
+    )
+    assert refused.returncode == 4
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("error: database unreachable (postgresql+psycopg://nobody@127.0.0.1:1/none)")
+
+
+def test_a_command_usine_does_not_have_is_a_usage_error_not_a_traceback(home: Path) -> None:
+    refused = run(home, "batch", "credit")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == "Error: No such command 'batch'."
+    assert "Traceback" not in refused.stderr
 
 
 def test_staging_refuses_to_start_without_a_reachable_database(home: Path) -> None:

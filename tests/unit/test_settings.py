@@ -67,5 +67,14 @@ def test_invalid_values_are_one_clear_error(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
     monkeypatch.setenv(variable, value)
-    with pytest.raises(ConfigurationError, match=variable.removeprefix("USINE_").lower()):
+    with pytest.raises(ConfigurationError) as refused:
         load_settings()
+    assert str(refused.value).startswith(f"invalid setting: {variable}={value!r}: ")
+    assert "\n" not in str(refused.value)
+
+
+def test_a_list_setting_that_is_not_json_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USINE_SERVED_MODELS", "credit,claims")
+    with pytest.raises(ConfigurationError, match="served_models") as refused:
+        load_settings()
+    assert "\n" not in str(refused.value)

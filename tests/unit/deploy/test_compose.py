@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from image import ROOT
+from dockerfile import ROOT
 from support import parse_usine_command
 from usine.cli.serve import GRACEFUL_SHUTDOWN_S
 from usine.settings import Settings

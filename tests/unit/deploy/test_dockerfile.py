@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from image import DOCKERFILE, ROOT, instructions, runtime_environment
+from dockerfile import DOCKERFILE, ROOT, instructions, runtime_environment
 from usine.settings import Settings
 
 HADOLINT = Path(sys.executable).parent / "hadolint"

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import validate
 
-from image import ROOT, instructions
+from dockerfile import ROOT, instructions
 from support import parse_usine_command
 from usine.cli.serve import GRACEFUL_SHUTDOWN_S
 from usine.settings import Profile, Settings
@@ -260,3 +260,14 @@ def test_one_argo_cd_application_per_overlay_and_only_dev_syncs_itself(overlay: 
     assert application["spec"]["destination"]["namespace"] == f"usine-{overlay}"
     automated = "automated" in application["spec"]["syncPolicy"]
     assert automated is (overlay == "dev")
+
+
+def test_the_deploy_guide_quotes_the_numbers_the_manifests_use(rendered: dict[str, list[Resource]]) -> None:
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    pod = pod_spec(one(rendered["prod"], "Deployment"))
+    assert f"`GRACEFUL_SHUTDOWN_S` = {GRACEFUL_SHUTDOWN_S} s" in guide
+    assert f"`terminationGracePeriodSeconds: {pod['terminationGracePeriodSeconds']}`" in guide
+    workers = ", ".join(
+        f"{overlay} {settings_of(rendered[overlay])['USINE_WORKERS']}" for overlay in OVERLAYS
+    )
+    assert f"`USINE_WORKERS` equal to the CPU limit ({workers})" in guide
