@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes_validate.utils import validate
+from prometheus_client import REGISTRY
 
+import usine.services.metrics  # noqa: F401  (registers usine's metrics)
 from dockerfile import ROOT, instructions
 from support import parse_usine_command
 from usine.cli.serve import GRACEFUL_SHUTDOWN_S
@@ -229,6 +231,10 @@ def test_the_hpa_scales_on_cpu_and_on_the_request_rate_the_adapter_publishes(
     rules = yaml.safe_load((K8S / "prometheus-adapter" / "rules.yaml").read_text())
     published = {rule["name"]["as"] for rule in rules["rules"]["custom"]}
     assert metrics[1]["pods"]["metric"]["name"] in published
+    # The adapter reads a counter the API really exports on /metrics.
+    exported = {metric.name + "_total" for metric in REGISTRY.collect()}
+    for rule in rules["rules"]["custom"]:
+        assert rule["seriesQuery"].split("{")[0] in exported
 
 
 def test_disruption_budget_and_network_policy_select_the_api_pods(
