@@ -20,6 +20,7 @@ import usine.services.metrics  # noqa: F401  (registers usine's metrics)
 from dockerfile import ROOT, instructions
 from support import parse_usine_command
 from usine.cli.serve import GRACEFUL_SHUTDOWN_S
+from usine.services.schedule import Schedule, cronjob_manifest
 from usine.settings import Profile, Settings
 
 KUBERNETES_VERSION = "1.33.0"
@@ -277,3 +278,26 @@ def test_the_deploy_guide_quotes_the_numbers_the_manifests_use(rendered: dict[st
         f"{overlay} {settings_of(rendered[overlay])['USINE_WORKERS']}" for overlay in OVERLAYS
     )
     assert f"`USINE_WORKERS` equal to the CPU limit ({workers})" in guide
+
+
+def test_every_base_cronjob_is_what_usine_schedule_writes() -> None:
+    """The committed CronJobs and ``usine schedule`` agree, so a new one looks like the others."""
+    cronjobs = [
+        document
+        for path in sorted((K8S / "base").glob("*-cronjob.yaml"))
+        for document in yaml.safe_load_all(path.read_text())
+    ]
+    assert {job["metadata"]["name"] for job in cronjobs} == {
+        "usine-retrain-credit",
+        "usine-batch-credit",
+        "usine-monitor-credit",
+    }
+    for job in cronjobs:
+        spec = job["spec"]
+        planned = Schedule(
+            cron=spec["schedule"],
+            args=spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"],
+            timezone=spec["timeZone"],
+            name=job["metadata"]["name"],
+        )
+        assert job == cronjob_manifest(planned)
