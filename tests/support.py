@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import typer
-from typer.core import TyperGroup
 
 from usine import cli
+from usine.cli.schedule import parse_command
 from usine.datasets import dataset_path
 from usine.pipelines.credit import NUMERIC_FEATURES, TARGET
 
@@ -39,33 +39,8 @@ def free_port() -> int:
 
 
 def parse_usine_command(args: list[str]) -> dict[str, Any]:
-    """Parse ``usine ARGS`` as the real command would, without running it; returns its parameters.
-
-    Walks the command groups of the typer app, then lets the leaf command parse and validate
-    its arguments and options (types, choices, required values).
-
-    Raises:
-        ValueError: the command path does not exist or an argument is refused.
-    """
-    command = typer.main.get_command(cli.app)
-    context = command.make_context("usine", [], resilient_parsing=True)
-    remaining = list(args)
-    try:
-        while isinstance(command, TyperGroup) and remaining:
-            name = remaining.pop(0)
-            found = command.get_command(context, name)
-            if found is None:
-                raise ValueError(f"no such command {name!r} in: usine {' '.join(args)}")
-            command = found
-            resilient = isinstance(command, TyperGroup)
-            context = command.make_context(
-                name, [] if resilient else remaining, parent=context, resilient_parsing=resilient
-            )
-    except typer.TyperException as exc:
-        raise ValueError(f"usine {' '.join(args)}: {exc.format_message()}") from exc
-    if isinstance(command, TyperGroup):
-        raise ValueError(f"not a complete command: usine {' '.join(args)}")
-    return dict(context.params)
+    """Parse ``usine ARGS`` as the real command would, without running it (as ``usine schedule`` does)."""
+    return parse_command(typer.main.get_command(cli.app), args)
 
 
 @contextmanager

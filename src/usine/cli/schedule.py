@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -30,7 +30,10 @@ def schedule(
     Example: usine schedule "0 2 * * *" -- batch credit --input in.parquet --output out.parquet
     """
     args = list(context.args)
-    check_command(context, args)
+    root = context.find_root().command
+    if not isinstance(root, TyperGroup) or not args:
+        raise InvalidSchedule("give the usine command to schedule after --, e.g. -- train credit")
+    parse_command(root, args)
     planned = Schedule(cron=cron, args=args, timezone=timezone, name=name)
     line = crontab_line(planned)
     document = yaml.safe_dump(cronjob_manifest(planned, tag), sort_keys=False)
@@ -42,31 +45,42 @@ def schedule(
     typer.echo(f"# Kubernetes CronJob written to {manifest}")
 
 
-def check_command(context: typer.Context, args: list[str]) -> None:
-    """Check that ``args`` are a command line the ``usine`` app accepts, without running it.
+def parse_command(root: TyperGroup, args: list[str]) -> dict[str, Any]:
+    """Parse ``usine ARGS`` as the real command line would, without running it.
+
+    Walks the command groups, then lets the leaf command parse and validate its arguments and
+    options (types, choices, required values).
 
     Args:
-        context: any context of the running ``usine`` app (its root holds every command).
+        root: the ``usine`` app as a click group (``typer.main.get_command(app)``).
         args: the words after ``usine``.
 
+    Returns:
+        The parameters the command would run with.
+
     Raises:
-        InvalidSchedule: no such command, or its arguments are wrong.
+        InvalidSchedule: no such command, an incomplete one, or a refused argument.
 
     """
-    if not args:
-        raise InvalidSchedule("give the usine command to schedule after --, e.g. -- train credit")
-    current = context.find_root()
-    command = current.command
+    command: Any = root
+    context = root.make_context("usine", [], resilient_parsing=True)
     remaining = list(args)
-    while isinstance(command, TyperGroup):
-        found = command.get_command(current, remaining[0]) if remaining else None
-        if found is None:
-            known = ", ".join(command.list_commands(current))
-            raise InvalidSchedule(f"usine has no command {' '.join(args)!r} (commands: {known})")
-        current = command.make_context(remaining.pop(0), [], parent=current, resilient_parsing=True)
-        command = found
     try:
-        command.make_context(command.name, remaining, parent=current)
+        while isinstance(command, TyperGroup) and remaining:
+            name = remaining.pop(0)
+            found = command.get_command(context, name)
+            if found is None:
+                known = ", ".join(command.list_commands(context))
+                raise InvalidSchedule(
+                    f"no such command {name!r} in: usine {' '.join(args)} (commands: {known})"
+                )
+            command = found
+            group = isinstance(command, TyperGroup)
+            context = command.make_context(
+                name, [] if group else remaining, parent=context, resilient_parsing=group
+            )
     except typer.TyperException as exc:
-        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        raise InvalidSchedule(f"usine {' '.join(args)}: {message}") from exc
+        raise InvalidSchedule(f"usine {' '.join(args)}: {exc.format_message()}") from exc
+    if isinstance(command, TyperGroup):
+        raise InvalidSchedule(f"not a complete command: usine {' '.join(args)}")
+    return dict(context.params)

@@ -20,6 +20,7 @@ import usine.services.metrics  # noqa: F401  (registers usine's metrics)
 from dockerfile import ROOT, instructions
 from support import parse_usine_command
 from usine.cli.serve import GRACEFUL_SHUTDOWN_S
+from usine.domain.errors import InvalidSchedule
 from usine.services.schedule import Schedule, cronjob_manifest
 from usine.settings import Profile, Settings
 
@@ -176,9 +177,9 @@ def test_every_container_runs_a_command_the_usine_app_accepts(
 
 
 def test_a_command_usine_does_not_have_would_be_refused() -> None:
-    with pytest.raises(ValueError, match="no such command"):
+    with pytest.raises(InvalidSchedule, match="no such command"):
         parse_usine_command(["score-everything"])
-    with pytest.raises(ValueError, match="not one of"):
+    with pytest.raises(InvalidSchedule, match="not one of"):
         parse_usine_command(["train", "fraud"])
 
 
