@@ -46,5 +46,6 @@ def run_server(
         port=port or settings.port,
         workers=workers,
         timeout_graceful_shutdown=30,
+        timeout_worker_healthcheck=settings.worker_healthcheck_s,
         log_level="info",
     )
