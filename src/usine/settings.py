@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     workers: Annotated[int, Field(ge=1)] = 1
+    worker_healthcheck_s: Annotated[int, Field(ge=1)] = Field(
+        default=30,
+        description="With several workers: how long a worker may take to answer the supervisor "
+        "before it is replaced (model loading on busy cores can take more than uvicorn's 5 s).",
+    )
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     max_records: Annotated[int, Field(ge=1)] = 1_000
     batch_database_url: str = Field(

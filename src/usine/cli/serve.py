@@ -14,13 +14,6 @@ from usine.settings import Settings, load_settings
 
 GRACEFUL_SHUTDOWN_S = 30
 """How long a server given SIGTERM lets in-flight requests finish before it stops."""
-WORKER_HEALTHCHECK_S = 30
-"""How long the supervisor waits for a worker to answer before it kills and replaces it.
-
-A new worker answers only once it has imported usine (mlflow, scikit-learn, pandas), which
-takes more than uvicorn's default of 5 s on a busy or CPU-limited node: with that default,
-workers are killed while they start, forever.
-"""
 
 
 def serve(
@@ -42,7 +35,7 @@ def run_server(
     """Run uvicorn on the app factory; each worker reads the same ``USINE_*`` settings.
 
     With several workers, uvicorn's supervisor replaces a worker that dies or stops answering
-    for ``WORKER_HEALTHCHECK_S``, and the workers share their metrics through a folder under
+    for ``USINE_WORKER_HEALTHCHECK_S``, and the workers share their metrics through a folder under
     ``USINE_HOME`` (emptied here, at start). On SIGTERM the server stops accepting connections
     and lets in-flight requests finish (``GRACEFUL_SHUTDOWN_S`` at most).
     """
@@ -56,6 +49,6 @@ def run_server(
         port=port or settings.port,
         workers=workers,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        timeout_worker_healthcheck=settings.worker_healthcheck_s,
         log_level="info",
     )
