@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from e2e.test_cli_and_server import serving
+from support import webhook_receiver
 from usine.services.training import TrainingResult
 
 USINE = [sys.executable, "-m", "usine"]
@@ -19,8 +20,14 @@ CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", 
 CHROMEDRIVER = shutil.which("chromedriver")
 
 
-def usine(home: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "USINE_HOME": str(home), "USINE_DATABASE_URL": database_url, "COLUMNS": "200"}
+def usine(home: Path, database_url: str, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "USINE_HOME": str(home),
+        "USINE_DATABASE_URL": database_url,
+        "COLUMNS": "200",
+        **settings,
+    }
     return subprocess.run([*USINE, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -40,15 +47,23 @@ def drifted_log(home: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def test_monitor_exits_10_on_drift_and_writes_the_report(
+def test_monitor_exits_10_on_drift_writes_the_report_and_alerts(
     home: Path, drifted_log: str, tmp_path: Path
 ) -> None:
     page = tmp_path / "report.html"
-    monitored = usine(home, drifted_log, "monitor", "credit", "--since", "3d", "--html", str(page))
+    with webhook_receiver() as (url, received):
+        monitored = usine(
+            home, drifted_log, "monitor", "credit", "--since", "3d", "--html", str(page),
+            USINE_NOTIFY_WEBHOOK_URL=url,
+        )  # fmt: skip
     assert monitored.returncode == 10, monitored.stderr
     assert "credit: drift detected" in monitored.stdout
     assert "credit_amount" in monitored.stdout
     assert "<svg" in page.read_text(encoding="utf-8")
+    [alert] = received
+    assert alert["usine"]["subject"] == "drift detected on credit"
+    assert alert["usine"]["succeeded"] is False
+    assert "credit_amount (PSI " in alert["usine"]["facts"]["version 1"]
 
 
 def test_an_empty_window_is_one_line_and_exit_code_5(home: Path, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """``usine monitor``: drift, data quality and performance of a model over a window.
 
+A drift is also sent to the notification channels (``USINE_NOTIFY_*``).
 Exit codes (for a cron line or a Kubernetes CronJob): 0 when nothing drifted,
 ``DRIFT_EXIT_CODE`` (10) when a feature or the score drifted, 2 when the window cannot be
 read, 5 when the window cannot be monitored (empty, no reference statistics, a feature
@@ -21,6 +22,7 @@ from usine.domain.drift import FeatureDrift, Severity
 from usine.domain.monitoring import MonitoringReport, VersionMonitoring
 from usine.monitoring.report import number, percent, render_report
 from usine.services.monitoring import open_monitoring, window_query
+from usine.services.notifications import channels_for, notify_drift
 from usine.settings import load_settings
 
 DRIFT_EXIT_CODE = 10
@@ -60,6 +62,7 @@ def monitor(
         print_report(report)
         if html is not None:
             console.print(f"report written to {html}")
+    notify_drift(channels_for(settings), report)
     return DRIFT_EXIT_CODE if report.drift_detected else 0
 
 

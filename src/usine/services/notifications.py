@@ -1,4 +1,4 @@
-"""Tell people how a job ended: the channels the settings name, and a wrapper around a job."""
+"""Tell people how a job ended and when a model drifts: the channels the settings name."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from usine.adapters.notify import Channel, Email, Notification, Webhook, deliver
+from usine.domain.drift import Severity
 from usine.domain.errors import ConfigurationError
+from usine.domain.monitoring import MonitoringReport
 from usine.settings import Settings
 
 
@@ -44,3 +46,26 @@ def notified(channels: list[Channel], subject: str) -> Iterator[dict[str, str]]:
         deliver(channels, Notification(subject, succeeded=False, facts={**facts, "error": str(exc)}))
         raise
     deliver(channels, Notification(subject, succeeded=True, facts=facts))
+
+
+def notify_drift(channels: list[Channel], report: MonitoringReport) -> list[str]:
+    """Alert on a monitoring window that drifted, naming each drifted feature per version.
+
+    Returns:
+        The channels that failed (nothing is sent, and nothing fails, when nothing drifted).
+
+    """
+    if not report.drift_detected:
+        return []
+    facts = {
+        "window": f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC, {report.rows} rows"
+    }
+    for version in report.versions:
+        drifted = [
+            f"{drift.feature} (PSI {drift.psi:.2f})"
+            for drift in [*([version.score] if version.score else []), *version.features]
+            if drift.severity is Severity.DRIFT
+        ]
+        if drifted:
+            facts[f"version {version.version}"] = ", ".join(drifted)
+    return deliver(channels, Notification(f"drift detected on {report.model}", succeeded=False, facts=facts))
