@@ -44,15 +44,19 @@ def parse_usine_command(args: list[str]) -> dict[str, Any]:
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A local HTTP server recording every JSON body POSTed to it: its URL and the bodies."""
-    received: list[dict[str, Any]] = []
+def http_receiver(record: Callable[[str, str, bytes], Any]) -> Iterator[tuple[str, list[Any]]]:
+    """A local HTTP server answering 200 to every POST and PUT; yields its base URL and the list
+    of ``record(method, path, body)`` of each request received."""
+    received: list[Any] = []
 
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append(record(self.command, self.path, body))
             self.send_response(200)
             self.end_headers()
+
+        do_PUT = do_POST
 
         def log_message(self, *_: object) -> None:
             pass
@@ -61,10 +65,17 @@ def webhook_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/hook", received
+        yield f"http://127.0.0.1:{server.server_port}", received
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A local webhook: its URL and the JSON bodies POSTed to it."""
+    with http_receiver(lambda _method, _path, body: json.loads(body)) as (base, received):
+        yield f"{base}/hook", received
 
 
 def wait_until(

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     monitoring_chunk_rows: Annotated[int, Field(ge=100)] = Field(
         default=5_000, description="Logged predictions read per round trip when monitoring."
     )
+    pushgateway_url: str = Field(
+        default="", description="Prometheus Pushgateway that usine monitor pushes its gauges to; empty: none."
+    )
     notify_webhook_url: SecretStr = Field(
         default=SecretStr(""),
         description="Webhook (Slack/Teams style JSON) told how batch and training runs end; empty: none.",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from e2e.test_cli_and_server import serving
-from support import webhook_receiver
+from support import http_receiver, webhook_receiver
 from usine.services.training import TrainingResult
 
 USINE = [sys.executable, "-m", "usine"]
@@ -51,10 +51,13 @@ def test_monitor_exits_10_on_drift_writes_the_report_and_alerts(
     home: Path, drifted_log: str, tmp_path: Path
 ) -> None:
     page = tmp_path / "report.html"
-    with webhook_receiver() as (url, received):
+    with (
+        webhook_receiver() as (url, received),
+        http_receiver(lambda method, path, body: (method, path, body.decode())) as (gateway, pushed),
+    ):
         monitored = usine(
             home, drifted_log, "monitor", "credit", "--since", "3d", "--html", str(page),
-            USINE_NOTIFY_WEBHOOK_URL=url,
+            USINE_NOTIFY_WEBHOOK_URL=url, USINE_PUSHGATEWAY_URL=gateway,
         )  # fmt: skip
     assert monitored.returncode == 10, monitored.stderr
     assert "credit: drift detected" in monitored.stdout
@@ -64,6 +67,15 @@ def test_monitor_exits_10_on_drift_writes_the_report_and_alerts(
     assert alert["usine"]["subject"] == "drift detected on credit"
     assert alert["usine"]["succeeded"] is False
     assert "credit_amount (PSI " in alert["usine"]["facts"]["version 1"]
+    [(method, path, exposition)] = pushed
+    assert (method, path) == ("PUT", "/metrics/job/usine-monitor/model/credit")
+    psi = {
+        line.split('feature="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in exposition.splitlines()
+        if line.startswith("usine_drift_psi{")
+    }
+    assert psi["credit_amount"] > 0.25
+    assert "score" in psi
 
 
 def test_an_empty_window_is_one_line_and_exit_code_5(home: Path, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """``usine monitor``: drift, data quality and performance of a model over a window.
 
-A drift is also sent to the notification channels (``USINE_NOTIFY_*``).
+A drift is also sent to the notification channels (``USINE_NOTIFY_*``), and the window's
+gauges go to the Pushgateway of ``USINE_PUSHGATEWAY_URL`` when it is set.
 Exit codes (for a cron line or a Kubernetes CronJob): 0 when nothing drifted,
 ``DRIFT_EXIT_CODE`` (10) when a feature or the score drifted, 2 when the window cannot be
 read, 5 when the window cannot be monitored (empty, no reference statistics, a feature
@@ -20,6 +21,7 @@ from usine.adapters.db.engine import make_engine
 from usine.cli.progress import stages
 from usine.domain.drift import FeatureDrift, Severity
 from usine.domain.monitoring import MonitoringReport, VersionMonitoring
+from usine.monitoring.gauges import push_gauges
 from usine.monitoring.report import number, percent, render_report
 from usine.services.monitoring import open_monitoring, window_query
 from usine.services.notifications import channels_for, notify_drift
@@ -63,6 +65,13 @@ def monitor(
         if html is not None:
             console.print(f"report written to {html}")
     notify_drift(channels_for(settings), report)
+    if settings.pushgateway_url:
+        try:
+            push_gauges(settings.pushgateway_url, report)
+        except OSError as exc:  # the report stands; a missed push shows as stale gauges
+            progress_console.print(
+                f"[yellow]warning:[/] gauges not pushed to {settings.pushgateway_url}: {exc}"
+            )
     return DRIFT_EXIT_CODE if report.drift_detected else 0
 
 
