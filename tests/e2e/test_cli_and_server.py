@@ -192,9 +192,9 @@ def test_prod_refuses_to_start_without_a_reachable_database(home: Path) -> None:
 
 
 def test_a_command_usine_does_not_have_is_a_usage_error_not_a_traceback(home: Path) -> None:
-    refused = run(home, "batch", "credit")
+    refused = run(home, "score-everything", "credit")
     assert refused.returncode == 2
-    assert refused.stderr.strip().splitlines()[-1] == "Error: No such command 'batch'."
+    assert refused.stderr.strip().splitlines()[-1] == "Error: No such command 'score-everything'."
     assert "Traceback" not in refused.stderr
 
 
