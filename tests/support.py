@@ -91,5 +91,5 @@ def wait_until(
     while time.monotonic() < deadline:
         if condition():
             return
-        time.sleep(0.2)
+        time.sleep(0.1)
     pytest.fail(f"{what}: not reached within {deadline_s} s\n{explain()}")

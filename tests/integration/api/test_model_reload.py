@@ -1,14 +1,14 @@
 """Hot model reload against a real MLflow registry: promote, reload, serve the new version."""
 
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from support import wait_until
 from usine.adapters.registry import LoggedRun, ModelRegistry
 from usine.api.app import create_app
 from usine.services.models import open_registry
@@ -16,14 +16,6 @@ from usine.services.training import TrainingResult
 from usine.settings import Settings
 
 PREDICT = "/1.0.0/models/credit/predictions"
-
-
-def wait_until(condition: Callable[[], bool], what: str, deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not reached within {deadline_s} s")
-        time.sleep(0.1)
 
 
 @pytest.fixture

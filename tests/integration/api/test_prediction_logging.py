@@ -1,8 +1,7 @@
 """Prediction logging off the hot path, against real outages of SQLite and PostgreSQL."""
 
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from support import wait_until
 from usine.adapters.db.tables import PredictionRow
 from usine.adapters.spool import Spool
 from usine.api.app import create_app
@@ -19,14 +19,6 @@ from usine.services.training import TrainingResult
 from usine.settings import Settings
 
 PREDICT = "/1.0.0/models/credit/predictions"
-
-
-def wait_until(condition: Callable[[], bool], what: str, deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not reached within {deadline_s} s")
-        time.sleep(0.05)
 
 
 @pytest.fixture

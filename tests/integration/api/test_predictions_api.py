@@ -2,8 +2,7 @@
 
 import json
 import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 
+from support import wait_until
 from usine.adapters.db.tables import FeedbackRow, PredictionRow
 from usine.api.app import create_app
 from usine.services.models import open_registry
@@ -39,14 +39,6 @@ def logged_rows(settings: Settings) -> tuple[int, int]:
         feedback = connection.execute(select(func.count()).select_from(FeedbackRow)).scalar_one()
     engine.dispose()
     return predictions, feedback
-
-
-def wait_until(condition: Callable[[], bool], what: str, deadline_s: float = 30) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not reached within {deadline_s} s")
-        time.sleep(0.05)
 
 
 def test_liveness_and_readiness(client: TestClient) -> None:
