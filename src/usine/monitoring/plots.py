@@ -6,6 +6,7 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from usine.domain.drift import FeatureDrift
@@ -49,12 +50,7 @@ def scores_over_time(timeline: Sequence[TimeBucket]) -> str:
     axes.plot(
         starts, [_or_nan(b.score_p50) for b in timeline], color=CURRENT_COLOUR, marker="o", label="median"
     )
-    axes.set_ylabel("score")
-    axes.set_ylim(0, 1)
-    axes.legend(fontsize=8)
-    axes.set_xlabel("UTC")
-    figure.autofmt_xdate()
-    return _svg(figure, "Score distribution over time")
+    return _timeline_svg(figure, axes, "score", (0, 1), "Score distribution over time")
 
 
 def performance_over_time(timeline: Sequence[TimeBucket]) -> str:
@@ -73,12 +69,17 @@ def performance_over_time(timeline: Sequence[TimeBucket]) -> str:
         color=ESTIMATE_COLOUR,
         label="estimated (CBPE)",
     )
-    axes.set_ylabel("ROC AUC")
-    axes.set_ylim(0.4, 1)
+    return _timeline_svg(figure, axes, "ROC AUC", (0.4, 1), "Performance over time")
+
+
+def _timeline_svg(figure: Figure, axes: Axes, ylabel: str, ylim: tuple[float, float], title: str) -> str:
+    """Label a plot over time (UTC on the x axis, dates slanted) and render it."""
+    axes.set_ylabel(ylabel)
+    axes.set_ylim(*ylim)
     axes.legend(fontsize=8)
     axes.set_xlabel("UTC")
     figure.autofmt_xdate()
-    return _svg(figure, "Performance over time")
+    return _svg(figure, title)
 
 
 def reliability_diagram(bins: Sequence[ReliabilityBin]) -> str:
