@@ -1,7 +1,8 @@
 # usine: two commands on a fresh machine.
 #   make demo   train the reference credit model and serve it on 127.0.0.1:8000
 #   make test   format, lint and type checks, then the whole test suite
-# Both create .venv and install the locked dependencies (uv.lock) first.
+# Both create .venv and install the locked dependencies (uv.lock) first, and the few Debian
+# packages usine calls (Tesseract OCR, Chromium for browser tests; scripts/system-deps.sh).
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint audit dist publish format clean
+.PHONY: system-deps install demo test lint audit dist publish format clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +20,10 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(BIN)/uv
 	$(BIN)/uv sync --frozen --quiet
 	touch $@
 
-install: $(VENV)/.synced
+system-deps:
+	bash scripts/system-deps.sh
+
+install: system-deps $(VENV)/.synced
 
 demo: install
 	$(BIN)/usine quickstart

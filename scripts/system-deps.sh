@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Debian packages usine needs beside its Python dependencies, installed only when missing:
+#   tesseract-ocr, tesseract-ocr-fra  OCR of scanned claim files (pytesseract calls the binary)
+#   chromium, chromium-driver         the headless browser the UI and report tests drive
+# Needs root (or sudo) and apt; elsewhere it says what to install and stops with an error.
+set -euo pipefail
+
+missing=()
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+if command -v tesseract >/dev/null 2>&1 && ! tesseract --list-langs 2>/dev/null | grep -qx fra; then
+  missing+=(tesseract-ocr-fra)
+elif ! command -v tesseract >/dev/null 2>&1; then
+  missing+=(tesseract-ocr-fra)
+fi
+if [ "${USINE_BROWSER_TESTS:-1}" = "1" ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+if ! command -v apt-get >/dev/null 2>&1 || { [ -n "$sudo" ] && ! command -v sudo >/dev/null 2>&1; }; then
+  echo "usine needs these Debian/Ubuntu packages: ${missing[*]} — install them and run again" >&2
+  exit 1
+fi
+echo "installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
