@@ -21,7 +21,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(BIN)/uv
 	touch $@
 
 system-deps:
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh ocr
 
 install: system-deps $(VENV)/.synced
 
@@ -35,6 +35,7 @@ lint: install
 	$(BIN)/bandit --quiet --recursive src
 
 test: lint
+	bash scripts/system-deps.sh browser
 	$(BIN)/pytest
 
 # Known vulnerabilities in the locked runtime dependencies (asks the PyPI advisory database).

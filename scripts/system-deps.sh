@@ -2,20 +2,24 @@
 # Debian packages usine needs beside its Python dependencies, installed only when missing:
 #   tesseract-ocr, tesseract-ocr-fra  OCR of scanned claim files (pytesseract calls the binary)
 #   chromium, chromium-driver         the headless browser the UI and report tests drive
+# Usage: system-deps.sh [ocr] [browser]   (make install asks for ocr, make test for both)
 # Needs root (or sudo) and apt; elsewhere it says what to install and stops with an error.
 set -euo pipefail
 
 missing=()
-command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
-if command -v tesseract >/dev/null 2>&1 && ! tesseract --list-langs 2>/dev/null | grep -qx fra; then
-  missing+=(tesseract-ocr-fra)
-elif ! command -v tesseract >/dev/null 2>&1; then
-  missing+=(tesseract-ocr-fra)
-fi
-if [ "${USINE_BROWSER_TESTS:-1}" = "1" ]; then
-  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
-fi
+for part in "$@"; do
+  case "$part" in
+    ocr)
+      command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+      tesseract --list-langs 2>/dev/null | grep -qx fra || missing+=(tesseract-ocr-fra)
+      ;;
+    browser)
+      command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+      command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+      ;;
+    *) echo "unknown part: $part (ocr, browser)" >&2; exit 2 ;;
+  esac
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""
