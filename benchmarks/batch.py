@@ -10,6 +10,9 @@ child process so that each one's peak memory (max RSS) is its own.
     .venv/bin/python benchmarks/batch.py --rows 10000000     # the issue's target size
 
 Targets: usine's rows/s at least 80 % of the bare model's; usine's peak memory under 1 GiB.
+The same command on the Spark engine in local mode (``--engine spark --master local[N]``)
+is timed beside them, for reference (``--no-spark`` skips it): on one machine Spark pays for
+its JVM and the Arrow hand-over; it is there for tables that outgrow one machine.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--chunk-rows", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--spark-master", default="local[2]")
+    parser.add_argument("--no-spark", action="store_true", help="skip the Spark engine")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="usine-bench-batch-") as folder:
         work = Path(folder)
@@ -107,6 +112,16 @@ def main() -> None:
                 {**env, "COLUMNS": "200"},
             )  # fmt: skip
         usine_rate = args.rows / wall
+        spark: tuple[float, float] | None = None
+        if not args.no_spark:
+            with console.status(f"usine batch --engine spark --master {args.spark_master}"):
+                _, spark_wall, spark_rss = run_child(
+                    [sys.executable, "-m", "usine", "batch", "credit", "--input", str(work / "rows.parquet"),
+                     "--output", str(work / "spark.parquet"), "--engine", "spark",
+                     "--master", args.spark_master],
+                    {**env, "COLUMNS": "200"},
+                )  # fmt: skip
+            spark = (args.rows / spark_wall, spark_rss)
     table = Table(title=f"batch scoring, {args.rows:,} rows, chunks of {args.chunk_rows:,}, 1 thread")
     for column in ("", "rows/s", "peak RSS MiB", "what is timed"):
         table.add_column(column, justify="right" if column in ("rows/s", "peak RSS MiB") else "left")
@@ -117,7 +132,14 @@ def main() -> None:
         "usine batch", f"{usine_rate:,.0f}", f"{usine_rss:,.0f}",
         "whole command: start, load model, read, check, score, write, log",
     )  # fmt: skip
+    if spark is not None:
+        table.add_row(
+            f"usine batch --engine spark ({args.spark_master})", f"{spark[0]:,.0f}",
+            f"{spark[1]:,.0f} (driver)", "whole command, JVM start included; RSS of the Python driver",
+        )  # fmt: skip
     console.print(table)
+    if spark is not None:
+        console.print(f"spark / local engine throughput: {spark[0] / usine_rate:.2f}")
     console.print(
         f"usine / bare throughput: [bold]{usine_rate / bare_rate:.2f}[/] (target ≥ 0.80); "
         f"usine peak memory {usine_rss:,.0f} MiB (target < 1024)"

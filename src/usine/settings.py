@@ -71,6 +71,10 @@ class Settings(BaseSettings):
         default="",
         description="Database that batch --query reads and --output-table writes; empty means database_url.",
     )
+    spark_master: str = Field(
+        default="local[*]",
+        description="Spark master for batch --engine spark: local[*], spark://host:7077, yarn, k8s://…",
+    )
     drift_psi_warning: Annotated[float, Field(gt=0)] = Field(
         default=0.1, description="PSI from which a feature is worth watching (warning)."
     )

@@ -80,3 +80,36 @@ def test_a_missing_input_is_one_line_and_exit_one(
     assert "nope.csv: no such file" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_the_spark_engine_writes_what_the_local_engine_writes(
+    trained_home: tuple[Path, TrainingResult], applications: Path, tmp_path: Path
+) -> None:
+    common = ["batch", "credit", "--input", str(applications), "--max-rejected-share", "0.5"]
+    local = usine(trained_home[0], *common, "--output", str(tmp_path / "local.parquet"))
+    spark = usine(
+        trained_home[0], *common, "--output", str(tmp_path / "spark.parquet"),
+        "--engine", "spark", "--master", "local[1]", "--conf", "spark.sql.shuffle.partitions=2",
+    )  # fmt: skip
+    assert local.returncode == 0, local.stderr
+    assert spark.returncode == 0, spark.stderr
+    assert "credit version 1" in spark.stdout
+    expected = pd.read_parquet(tmp_path / "local.parquet")
+    produced = pd.read_parquet(tmp_path / "spark.parquet")
+    assert produced["row_number"].tolist() == expected["row_number"].tolist()
+    assert produced["score"].tolist() == expected["score"].tolist()
+    assert pd.read_parquet(tmp_path / "spark.rejects.parquet")["row_number"].tolist() == [2, 7]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--query", "select * from applications", "--output", "s.csv"],
+        ["--input", "a.csv", "--output-table", "scores"],
+        ["--input", "a.csv", "--output", "s.csv", "--conf", "no-equals-sign"],
+    ],
+)
+def test_spark_usage_errors_exit_two_without_starting_spark(tmp_path: Path, arguments: list[str]) -> None:
+    done = usine(tmp_path, "batch", "credit", "--engine", "spark", *arguments)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr

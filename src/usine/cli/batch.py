@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, cast
 
 import typer
@@ -18,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from usine.domain.errors import TooManyRejections
+from usine.domain.errors import BatchSourceError, TooManyRejections
 from usine.services.batch import (
     BatchJob,
     BatchReport,
@@ -32,9 +33,16 @@ from usine.services.batch import (
 )
 from usine.services.models import open_registry
 from usine.services.notifications import channels_for, notified
-from usine.settings import load_settings
+from usine.settings import Settings, load_settings
 
 console = Console()
+
+
+class Engine(StrEnum):
+    """Where a batch job runs."""
+
+    LOCAL = "local"
+    SPARK = "spark"
 
 
 class RowsPerSecond(ProgressColumn):
@@ -72,6 +80,19 @@ def batch(
         str | None, typer.Option(help="Model version; the serving alias (champion) by default.")
     ] = None,
     chunk_rows: Annotated[int, typer.Option(min=1, help="Rows read and scored at a time.")] = 50_000,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="local: stream in this process; spark: a Spark job (files only, needs the spark extra)."
+        ),
+    ] = Engine.LOCAL,
+    master: Annotated[
+        str | None, typer.Option(help="Spark master URL; USINE_SPARK_MASTER (local[*]) by default.")
+    ] = None,
+    conf: Annotated[
+        list[str] | None,
+        typer.Option(help="A Spark property KEY=VALUE, as spark-submit --conf (repeatable)."),
+    ] = None,
     max_rejected_share: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="Exit with code 6 when a larger share of rows is rejected."),
@@ -82,6 +103,8 @@ def batch(
     database = settings.batch_database_url
     _exactly_one("--input", input_url, "--query", query)
     _exactly_one("--output", output_url, "--output-table", output_table)
+    if engine is Engine.SPARK and (query is not None or output_table is not None):
+        raise typer.BadParameter("--engine spark reads and writes files: use --input and --output")
     source: Source = FileTable(input_url) if input_url is not None else SqlQuery(database, cast(str, query))
     output: Sink = (
         FileTable(output_url) if output_url is not None else SqlTable(database, cast(str, output_table))
@@ -100,23 +123,11 @@ def batch(
         alias=settings.serving_alias,
         chunk_rows=chunk_rows,
     )
-    columns = (
-        TextColumn("scoring"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RowsPerSecond(),
-        TimeElapsedColumn(),
-    )
     with notified(channels_for(settings), f"batch {model} on {source}") as facts:
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task("rows", total=None)
-            report = score_table(
-                job,
-                open_registry(settings),
-                f"{settings.experiment_name}-batch",
-                on_total=lambda total: progress.update(task, total=total),
-                on_rows=lambda rows: progress.advance(task, rows),
-            )
+        if engine is Engine.SPARK:
+            report = _on_spark(job, settings, master or settings.spark_master, _properties(conf or []))
+        else:
+            report = _locally(job, settings)
         console.print(_summary(report))
         facts.update(
             version=report.version,
@@ -129,6 +140,46 @@ def batch(
                 f"{report.rows_rejected} of {report.rows_in} rows rejected "
                 f"({report.rejected_share:.1%} > {max_rejected_share:.1%}); see {report.rejects}"
             )
+
+
+def _locally(job: BatchJob, settings: Settings) -> BatchReport:
+    columns = (
+        TextColumn("scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RowsPerSecond(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("rows", total=None)
+        return score_table(
+            job,
+            open_registry(settings),
+            f"{settings.experiment_name}-batch",
+            on_total=lambda total: progress.update(task, total=total),
+            on_rows=lambda rows: progress.advance(task, rows),
+        )
+
+
+def _properties(pairs: list[str]) -> dict[str, str]:
+    properties: dict[str, str] = {}
+    for pair in pairs:
+        key, sign, value = pair.partition("=")
+        if not sign or not key.strip():
+            raise typer.BadParameter(f"--conf {pair!r}: expected KEY=VALUE")
+        properties[key.strip()] = value
+    return properties
+
+
+def _on_spark(job: BatchJob, settings: Settings, master: str, conf: dict[str, str]) -> BatchReport:
+    try:
+        from usine.services.batch_spark import score_table_spark
+    except ImportError as exc:
+        raise BatchSourceError("--engine spark needs pyspark: pip install 'usine-ml[spark]'") from exc
+    with console.status(f"scoring on Spark ({master})"):
+        return score_table_spark(
+            job, open_registry(settings), f"{settings.experiment_name}-batch", master, conf
+        )
 
 
 def _exactly_one(first: str, first_value: str | None, second: str, second_value: str | None) -> None:

@@ -160,32 +160,68 @@ def score_table(
                 scores.write(scored)
                 rejects.write(rejected)
                 on_rows(len(chunk))
+    return finish_run(
+        job,
+        loaded.version,
+        run_id,
+        (scorer.rows_in, scores.rows, rejects.rows),
+        started,
+        registry,
+        experiment,
+    )
+
+
+def finish_run(
+    job: BatchJob,
+    version: str,
+    run_id: str,
+    counts: tuple[int, int, int],
+    started: float,
+    registry: ModelRegistry,
+    experiment: str,
+    engine: str = "local",
+) -> BatchReport:
+    """Log a finished run to MLflow and describe it.
+
+    Args:
+        job: what was scored.
+        version: the model version that scored it.
+        run_id: the batch run id.
+        counts: rows in, rows scored, rows rejected.
+        started: ``time.perf_counter()`` when the run started.
+        registry: where the run is logged.
+        experiment: the MLflow experiment of batch runs.
+        engine: ``local`` or ``spark``.
+
+    """
+    rows_in, rows_scored, rows_rejected = counts
     duration = time.perf_counter() - started
-    counts = {
-        "rows_in": scorer.rows_in,
-        "rows_scored": scores.rows,
-        "rows_rejected": rejects.rows,
+    metrics = {
+        "rows_in": rows_in,
+        "rows_scored": rows_scored,
+        "rows_rejected": rows_rejected,
         "duration_s": duration,
-        "rows_per_s": scorer.rows_in / duration if duration > 0 else 0.0,
+        "rows_per_s": rows_in / duration if duration > 0 else 0.0,
     }
     params = {
         "model": job.model,
-        "version": loaded.version,
+        "version": version,
+        "engine": engine,
         "input": str(job.source)[:500],
         "output": str(job.output),
         "rejects": str(job.rejects),
         "chunk_rows": str(job.chunk_rows),
         "batch_run_id": run_id,
     }
-    mlflow_run_id = registry.log_job(experiment, f"batch-{job.model}-{run_id}", params, counts)
+    mlflow_run_id = registry.log_job(experiment, f"batch-{job.model}-{run_id}", params, metrics)
     return BatchReport(
         batch_run_id=run_id,
         mlflow_run_id=mlflow_run_id,
         model=job.model,
-        version=loaded.version,
-        rows_in=scorer.rows_in,
-        rows_scored=scores.rows,
-        rows_rejected=rejects.rows,
+        version=version,
+        rows_in=rows_in,
+        rows_scored=rows_scored,
+        rows_rejected=rows_rejected,
         duration_s=duration,
         output=job.output,
         rejects=job.rejects,
@@ -230,26 +266,56 @@ class _ChunkScorer:
         self.rows_in = 0
 
     def score(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The scored rows and the rejected rows of one chunk, with the input's columns kept."""
-        taken = sorted(name for name in {*OUTPUT_COLUMNS, *REJECT_COLUMNS} if name in chunk.columns)
-        if taken:
-            raise BatchSourceError(f"the input already has the column(s) {taken}, which the output adds")
+        """The scored rows and the rejected rows of one chunk, numbered after the previous ones."""
         numbers = np.arange(self.rows_in, self.rows_in + len(chunk), dtype=np.int64)
         self.rows_in += len(chunk)
-        check = check_frame(self.loaded.spec.features, chunk)
-        scores = (
-            self.loaded.model.predict_proba(check.inputs)[:, self.positive_index]
-            if len(check.inputs)
-            else np.empty(0, dtype=np.float64)
-        )
-        scored = chunk[check.accepted].reset_index(drop=True)
-        scored.insert(0, "row_number", numbers[check.accepted])
-        scored["score"] = scores.astype(np.float64)
-        scored["model_name"] = self.loaded.name
-        scored["model_version"] = self.loaded.version
-        scored["batch_run_id"] = self.run_id
-        rejected = chunk[~check.accepted].reset_index(drop=True)
-        rejected.insert(0, "row_number", numbers[~check.accepted])
-        rejected.insert(1, "reasons", pd.Series(check.reasons, dtype=object))
-        rejected["batch_run_id"] = self.run_id
-        return scored, rejected
+        return score_chunk(self.loaded, self.positive_index, self.run_id, chunk, numbers)
+
+
+def check_output_columns(columns: list[str]) -> None:
+    """Refuse an input that already has a column the output adds.
+
+    Raises:
+        BatchSourceError: naming the clashing columns.
+
+    """
+    taken = sorted(name for name in {*OUTPUT_COLUMNS, *REJECT_COLUMNS} if name in columns)
+    if taken:
+        raise BatchSourceError(f"the input already has the column(s) {taken}, which the output adds")
+
+
+def score_chunk(
+    loaded: LoadedVersion, positive_index: int, run_id: str, chunk: pd.DataFrame, numbers: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score the rows of one chunk that pass the model's contract; describe why the others fail.
+
+    Args:
+        loaded: the model version.
+        positive_index: the column of ``predict_proba`` that holds the positive class.
+        run_id: the batch run id written with every row.
+        chunk: the input rows, with any extra columns (kept in the output).
+        numbers: each row's number in the whole input.
+
+    Returns:
+        The scored rows (``row_number``, input columns, ``score``, model name and version, run
+        id) and the rejected rows (``row_number``, ``reasons``, input columns, run id).
+
+    """
+    check_output_columns(list(chunk.columns))
+    check = check_frame(loaded.spec.features, chunk)
+    scores = (
+        loaded.model.predict_proba(check.inputs)[:, positive_index]
+        if len(check.inputs)
+        else np.empty(0, dtype=np.float64)
+    )
+    scored = chunk[check.accepted].reset_index(drop=True)
+    scored.insert(0, "row_number", numbers[check.accepted])
+    scored["score"] = scores.astype(np.float64)
+    scored["model_name"] = loaded.name
+    scored["model_version"] = loaded.version
+    scored["batch_run_id"] = run_id
+    rejected = chunk[~check.accepted].reset_index(drop=True)
+    rejected.insert(0, "row_number", numbers[~check.accepted])
+    rejected.insert(1, "reasons", pd.Series(check.reasons, dtype=object))
+    rejected["batch_run_id"] = run_id
+    return scored, rejected
