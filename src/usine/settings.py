@@ -71,6 +71,10 @@ class Settings(BaseSettings):
         default="",
         description="Database that batch --query reads and --output-table writes; empty means database_url.",
     )
+    retrain_on_alert: bool = Field(
+        default=False,
+        description="usine monitor trains a new version when it finds drift or an AUC below min_auc.",
+    )
     spark_master: str = Field(
         default="local[*]",
         description="Spark master for batch --engine spark: local[*], spark://host:7077, yarn, k8s://…",

@@ -78,6 +78,31 @@ def test_monitor_exits_10_on_drift_writes_the_report_and_alerts(
     assert "score" in psi
 
 
+def test_an_auc_below_the_gate_alerts_and_retrain_trains_a_version_the_gate_judges(
+    home: Path, drifted_log: str, tmp_path: Path
+) -> None:
+    own_home = tmp_path / "home"  # retraining registers a version: not in the shared store
+    page = tmp_path / "report.html"
+    shutil.copytree(home, own_home)
+    with webhook_receiver() as (url, received):
+        monitored = usine(
+            own_home, drifted_log, "monitor", "credit", "--since", "3d", "--retrain", "--html", str(page),
+            USINE_NOTIFY_WEBHOOK_URL=url, USINE_MIN_AUC="0.99",
+        )  # fmt: skip
+    # The gate at 0.99 raises the alert and also refuses the retrained version: exit 3, as train.
+    assert monitored.returncode == 3, monitored.stderr
+    assert "performance below the gate: version 1 AUC" in monitored.stdout
+    assert "retraining credit" in monitored.stdout
+    assert "Version 1: AUC" in page.read_text(encoding="utf-8")
+    alert, trained = received
+    assert alert["usine"]["subject"] == "drift and performance decay detected on credit"
+    assert alert["usine"]["facts"]["version 1 performance"].endswith("< 0.990")
+    assert trained["usine"]["subject"] == "train credit"
+    assert trained["usine"]["succeeded"] is False
+    assert trained["usine"]["facts"]["version"] == "2"
+    assert "version 2 registered but not promoted" in monitored.stderr
+
+
 def test_an_empty_window_is_one_line_and_exit_code_5(home: Path, tmp_path: Path) -> None:
     monitored = usine(home, f"sqlite:///{tmp_path / 'empty.db'}", "monitor", "credit", "--since", "1h")
     assert monitored.returncode == 5

@@ -1,11 +1,14 @@
 """``usine monitor``: drift, data quality and performance of a model over a window.
 
-A drift is also sent to the notification channels (``USINE_NOTIFY_*``), and the window's
-gauges go to the Pushgateway of ``USINE_PUSHGATEWAY_URL`` when it is set.
-Exit codes (for a cron line or a Kubernetes CronJob): 0 when nothing drifted,
-``DRIFT_EXIT_CODE`` (10) when a feature or the score drifted, 2 when the window cannot be
-read, 5 when the window cannot be monitored (empty, no reference statistics, a feature
-absent from the log).
+A drift, or an AUC below the quality gate (realised, or estimated where labels are missing),
+is sent to the notification channels (``USINE_NOTIFY_*``) and, with ``--retrain`` (or
+``USINE_RETRAIN_ON_ALERT``), starts a training run whose quality gate decides whether the new
+version replaces the champion. The window's gauges go to the Pushgateway of
+``USINE_PUSHGATEWAY_URL`` when it is set. Exit codes (for a cron line or a Kubernetes
+CronJob): 0 when nothing is wrong, ``ALERT_EXIT_CODE`` (10) on drift or performance below the
+gate (even when a retraining ran), 2 when the window cannot be read, 5 when the window cannot
+be monitored (empty, no reference statistics, a feature absent from the log); a retraining
+that fails ends as ``usine train`` does (3 when its version misses the gate).
 """
 
 from __future__ import annotations
@@ -19,15 +22,16 @@ from rich.table import Table
 
 from usine.adapters.db.engine import make_engine
 from usine.cli.progress import stages
+from usine.cli.train import Pipeline, train
 from usine.domain.drift import FeatureDrift, Severity
 from usine.domain.monitoring import MonitoringReport, VersionMonitoring
 from usine.monitoring.gauges import push_gauges
 from usine.monitoring.report import number, percent, render_report
 from usine.services.monitoring import open_monitoring, window_query
-from usine.services.notifications import channels_for, notify_drift
+from usine.services.notifications import channels_for, notify_alerts
 from usine.settings import load_settings
 
-DRIFT_EXIT_CODE = 10
+ALERT_EXIT_CODE = 10
 COLOURS = {Severity.DRIFT: "bold red", Severity.WARNING: "yellow", Severity.STABLE: "green"}
 console = Console()
 progress_console = Console(stderr=True)
@@ -42,8 +46,15 @@ def monitor(
     version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
     html: Annotated[Path | None, typer.Option(help="Also write the report page to this file.")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of tables.")] = False,
+    retrain: Annotated[
+        bool | None,
+        typer.Option(
+            "--retrain/--no-retrain",
+            help="On drift or performance below the gate, train a new version (USINE_RETRAIN_ON_ALERT).",
+        ),
+    ] = None,
 ) -> int:
-    """Compare a window of logged predictions with the training reference; exit 10 on drift."""
+    """Compare a window of logged predictions with the training reference; exit 10 on an alert."""
     settings = load_settings()
     query = window_query(name, since, until, version)
     engine = make_engine(settings.database_url)
@@ -64,7 +75,7 @@ def monitor(
         print_report(report)
         if html is not None:
             console.print(f"report written to {html}")
-    notify_drift(channels_for(settings), report)
+    notify_alerts(channels_for(settings), report)
     if settings.pushgateway_url:
         try:
             push_gauges(settings.pushgateway_url, report)
@@ -72,13 +83,22 @@ def monitor(
             progress_console.print(
                 f"[yellow]warning:[/] gauges not pushed to {settings.pushgateway_url}: {exc}"
             )
-    return DRIFT_EXIT_CODE if report.drift_detected else 0
+    if report.alert and (settings.retrain_on_alert if retrain is None else retrain):
+        console.print(f"[bold]retraining {name}[/] after the alert")
+        train(Pipeline(name), data=None, seed=None)
+    return ALERT_EXIT_CODE if report.alert else 0
 
 
 def print_report(report: MonitoringReport) -> None:
     """The report as rich tables: verdict, usage, and per version drift, quality, performance."""
     verdict = "[bold red]drift detected[/]" if report.drift_detected else "[green]no drift[/]"
     console.print(f"{report.model}: {verdict}")
+    for alert in report.performance_alerts:
+        kind = "estimated AUC" if alert.estimated else "AUC"
+        console.print(
+            f"[bold red]performance below the gate[/]: version {alert.version} {kind} "
+            f"{alert.roc_auc:.3f} < {alert.threshold:.3f}"
+        )
     console.print(
         f"{report.rows} predictions from {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
     )

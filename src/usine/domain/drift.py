@@ -55,6 +55,13 @@ class DriftThresholds(BaseModel):
     distance_drift: float = Field(default=0.1, gt=0)
     significance: float = Field(default=0.01, gt=0, lt=1)
     dataset_share: float = Field(default=0.5, gt=0, le=1)
+    min_auc: float = Field(
+        default=0.7,
+        ge=0.5,
+        le=1.0,
+        description="Performance alert: a version whose realised AUC (or, without labels, "
+        "estimated AUC) falls below this, the training quality gate.",
+    )
 
 
 class FeatureDrift(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from usine.domain.data_quality import FeatureQuality
 from usine.domain.drift import DatasetDrift, DriftThresholds, FeatureDrift, Severity
@@ -77,6 +77,15 @@ class TimeBucket(BaseModel):
     estimated_roc_auc: float | None
 
 
+class PerformanceAlert(BaseModel):
+    """A version scoring below the quality gate in the window."""
+
+    version: str
+    roc_auc: float
+    estimated: bool = Field(description="True when no label exists and the AUC is a CBPE estimate.")
+    threshold: float
+
+
 class MonitoringReport(BaseModel):
     """Everything ``usine monitor`` and ``GET /1.0.0/monitoring/{name}`` report."""
 
@@ -93,6 +102,30 @@ class MonitoringReport(BaseModel):
     versions: list[VersionMonitoring]
     timeline: list[TimeBucket]
     bucket: str = Field(description="Width of a timeline bucket: hour, day or week.")
+
+    @computed_field(description="Versions whose AUC fell below the quality gate (realised first).")  # type: ignore[prop-decorator]
+    @property
+    def performance_alerts(self) -> list[PerformanceAlert]:
+        """Each version whose realised AUC, or estimated AUC where no label exists, is below the gate."""
+        alerts = []
+        for version in self.versions:
+            realised, estimated = version.performance.roc_auc, version.estimated_performance.roc_auc
+            auc, is_estimate = (realised, False) if realised is not None else (estimated, True)
+            if auc is not None and auc < self.thresholds.min_auc:
+                alerts.append(
+                    PerformanceAlert(
+                        version=version.version,
+                        roc_auc=auc,
+                        estimated=is_estimate,
+                        threshold=self.thresholds.min_auc,
+                    )
+                )
+        return alerts
+
+    @property
+    def alert(self) -> bool:
+        """Whether anything calls for attention: a drift or a performance below the gate."""
+        return self.drift_detected or bool(self.performance_alerts)
 
 
 def label_freshness(times: LabelTimes, until: datetime) -> LabelFreshness:

@@ -223,6 +223,7 @@ def open_monitoring(settings: Settings, engine: Engine) -> MonitoringService:
         distance_drift=settings.drift_distance_alert,
         significance=settings.drift_significance,
         dataset_share=settings.drift_dataset_share,
+        min_auc=settings.min_auc,
     )
     reader = PredictionWindowReader(engine, settings.monitoring_chunk_rows)
     return MonitoringService(reader, open_registry(settings), thresholds)

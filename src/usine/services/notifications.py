@@ -48,14 +48,17 @@ def notified(channels: list[Channel], subject: str) -> Iterator[dict[str, str]]:
     deliver(channels, Notification(subject, succeeded=True, facts=facts))
 
 
-def notify_drift(channels: list[Channel], report: MonitoringReport) -> list[str]:
-    """Alert on a monitoring window that drifted, naming each drifted feature per version.
+def notify_alerts(channels: list[Channel], report: MonitoringReport) -> list[str]:
+    """Alert on a monitoring window that drifted or whose AUC fell below the quality gate.
+
+    Names each drifted feature per version, and each version below the gate with its AUC
+    (marked when it is an estimate from the scores alone).
 
     Returns:
-        The channels that failed (nothing is sent, and nothing fails, when nothing drifted).
+        The channels that failed (nothing is sent, and nothing fails, when nothing is wrong).
 
     """
-    if not report.drift_detected:
+    if not report.alert:
         return []
     facts = {
         "window": f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC, {report.rows} rows"
@@ -68,4 +71,15 @@ def notify_drift(channels: list[Channel], report: MonitoringReport) -> list[str]
         ]
         if drifted:
             facts[f"version {version.version}"] = ", ".join(drifted)
-    return deliver(channels, Notification(f"drift detected on {report.model}", succeeded=False, facts=facts))
+    for alert in report.performance_alerts:
+        kind = "estimated AUC" if alert.estimated else "AUC"
+        facts[f"version {alert.version} performance"] = f"{kind} {alert.roc_auc:.3f} < {alert.threshold:.3f}"
+    what = " and ".join(
+        part
+        for part, present in (
+            ("drift", report.drift_detected),
+            ("performance decay", report.performance_alerts),
+        )
+        if present
+    )
+    return deliver(channels, Notification(f"{what} detected on {report.model}", succeeded=False, facts=facts))
