@@ -1,10 +1,10 @@
 """Batch scoring on Apache Spark: the same job as :func:`usine.services.batch.score_table`.
 
-For tables that outgrow one machine. The input file (CSV or Parquet; any path Spark's Hadoop
-layer reads) is numbered row by row in file order, each partition is checked and scored by
-the same function the local engine applies to its chunks (:func:`score_chunk`, through
-``mapInArrow``: Arrow batches in and out, the pandas conversion done by usine so that it
-matches the local engine's), and the scores and the rejects are written
+For tables that outgrow one machine. The input file (CSV or Parquet, on a path both fsspec —
+for the run id — and Spark read) is numbered row by row in file order; each partition is
+checked and scored by the same function the local engine applies to its chunks
+(:func:`score_chunk`, through ``mapInArrow``: Arrow batches in and out, the pandas conversion
+done by usine so that it matches the local engine's); the scores and the rejects are written
 as Spark datasets (a folder of part files), each under a temporary name renamed when complete.
 Same model version, same rows, same numbers, same run id: the output equals the local
 engine's, row for row.
@@ -89,7 +89,6 @@ def score_table_spark(
         scored_columns = [ROW, *inputs, "score", "model_name", "model_version", "batch_run_id"]
         rejected_columns = [ROW, "reasons", *inputs, "batch_run_id"]
         schema = _results_schema(frame)
-
         arrow_schema = to_arrow_schema(schema)
 
         def score_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
