@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import typer
 
@@ -29,6 +31,23 @@ def credit_rows(count: int) -> list[dict[str, Any]]:
         {key: int(value) if key in NUMERIC_FEATURES else value for key, value in row.items() if key != TARGET}
         for row in rows
     ]
+
+
+def applications_csv(path: Path, broken_rows: tuple[int, int, int]) -> pd.DataFrame:
+    """Write the vendored applicants (no target) as CSV text with an id column, three rows broken.
+
+    The rows in ``broken_rows`` get an unreadable age, an unknown purpose and a missing duration.
+    """
+    frame = pd.read_csv(dataset_path("german_credit.csv")).drop(columns=[TARGET]).astype(str)
+    frame.insert(0, "application_id", [f"app-{i:04d}" for i in range(len(frame))])
+    for row, (column, value) in zip(
+        broken_rows,
+        (("age_in_years", "unknown"), ("purpose", "yacht"), ("duration_in_month", "")),
+        strict=True,
+    ):
+        frame.loc[row, column] = value
+    frame.to_csv(path, index=False)
+    return frame
 
 
 def free_port() -> int:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from support import applications_csv
 from usine.adapters.db.engine import make_engine
 from usine.datasets import dataset_path
 from usine.domain.errors import BatchSourceError, ModelNotFound, SchemaMismatch
@@ -27,14 +28,8 @@ def settings(trained_home: tuple[Path, TrainingResult]) -> Settings:
 @pytest.fixture
 def applications(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
     """The vendored applicants (without the target) as a CSV, three of them broken on purpose."""
-    frame = pd.read_csv(dataset_path("german_credit.csv")).drop(columns=[TARGET]).astype(str)
-    frame.insert(0, "application_id", [f"app-{i:04d}" for i in range(len(frame))])
-    frame.loc[10, "age_in_years"] = "unknown"
-    frame.loc[20, "purpose"] = "yacht"
-    frame.loc[30, "duration_in_month"] = ""
     path = tmp_path / "applications.csv"
-    frame.to_csv(path, index=False)
-    return path, frame
+    return path, applications_csv(path, (10, 20, 30))
 
 
 def job(input_path: Path, output: Path, **overrides: object) -> BatchJob:

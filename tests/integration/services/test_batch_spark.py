@@ -5,9 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from usine.datasets import dataset_path
+from support import applications_csv
 from usine.domain.errors import BatchSourceError
-from usine.pipelines.credit import TARGET
 from usine.services.batch import BatchJob, FileTable, SqlTable, rejects_for, score_table
 from usine.services.batch_spark import score_table_spark
 from usine.services.models import open_registry
@@ -26,14 +25,9 @@ def settings(trained_home: tuple[Path, TrainingResult]) -> Settings:
 
 @pytest.fixture
 def applications(tmp_path: Path) -> Path:
-    """The vendored applicants as CSV text, with an id column and three broken rows."""
-    frame = pd.read_csv(dataset_path("german_credit.csv")).drop(columns=[TARGET]).astype(str)
-    frame.insert(0, "application_id", [f"app-{i:04d}" for i in range(len(frame))])
-    frame.loc[10, "age_in_years"] = "unknown"
-    frame.loc[520, "purpose"] = "yacht"
-    frame.loc[990, "duration_in_month"] = ""
+    """The vendored applicants as CSV text, with three broken rows far apart (in other partitions)."""
     path = tmp_path / "applications.csv"
-    frame.to_csv(path, index=False)
+    applications_csv(path, (10, 520, 990))
     return path
 
 
