@@ -138,6 +138,26 @@ class Settings(BaseSettings):
     auto_migrate: bool = Field(
         default=True, description="Upgrade the database schema when the server starts."
     )
+    object_store_url: str = Field(
+        default="",
+        description="Where raw claim files are kept: a folder or any fsspec URL (s3://bucket/prefix "
+        "with the s3 extra); empty means home/objects.",
+    )
+    claims_max_file_bytes: Annotated[int, Field(ge=1024)] = Field(
+        default=20 * 1024 * 1024, description="Largest claim file accepted (bytes); a larger one gets a 413."
+    )
+    claims_max_files: Annotated[int, Field(ge=1)] = Field(
+        default=20, description="Most files in one claim_files_extraction request."
+    )
+    claims_max_request_bytes: Annotated[int, Field(ge=1024)] = Field(
+        default=100 * 1024 * 1024,
+        description="Largest claim_files_extraction request body (bytes), counted while it streams in.",
+    )
+    claims_required: bool = Field(
+        default=False,
+        description="Readiness fails (503) while no claims extractor is loaded; off: only the claim "
+        "routes answer 503 and readiness lists the reason.",
+    )
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
@@ -154,6 +174,8 @@ class Settings(BaseSettings):
             self.prometheus_multiproc_dir = self.prometheus_multiproc_dir.resolve()
         if not self.mlflow_artifact_root:
             self.mlflow_artifact_root = (home / "mlartifacts").as_uri()
+        if not self.object_store_url:
+            self.object_store_url = str(home / "objects")
         return self
 
     def check_profile(self) -> None:

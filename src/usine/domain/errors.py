@@ -181,3 +181,38 @@ class InvalidSchedule(UsineError):
 
     status = 422
     title = "Invalid schedule"
+
+
+class StoredFileNotFound(UsineError):
+    """No raw file is stored under this key (never stored, or erased)."""
+
+    status = 404
+    title = "Stored file not found"
+
+
+class ExtractionNotFound(UsineError):
+    """No extraction has this id under this entity, customer and contract."""
+
+    status = 404
+    title = "Extraction not found"
+
+
+class ClaimNotFound(UsineError):
+    """No saved claim has this id under this entity, customer and contract."""
+
+    status = 404
+    title = "Claim not found"
+
+
+class ClaimConflict(UsineError):
+    """The extractions named by a save already belong to different saved claims."""
+
+    status = 409
+    title = "Claim conflict"
+
+
+class UnsupportedMediaType(UsineError):
+    """The request body is not of the media type the endpoint reads."""
+
+    status = 415
+    title = "Unsupported media type"
