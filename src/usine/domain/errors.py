@@ -216,3 +216,20 @@ class UnsupportedMediaType(UsineError):
 
     status = 415
     title = "Unsupported media type"
+
+
+class NoFileExtracted(UsineError):
+    """Every file of a claim upload was refused; each one's problem is listed."""
+
+    status = 422
+    title = "No file extracted"
+
+    def __init__(self, files: list[dict[str, object]]) -> None:
+        self.files = files
+        statuses = {file["status"] for file in files}
+        if len(statuses) == 1:
+            (only,) = statuses
+            self.status = only if isinstance(only, int) and 400 <= only < 500 else 422
+        names = ", ".join(repr(file["file"]) for file in files[:3])
+        more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+        super().__init__(f"no file could be extracted: {names}{more}; see files for each one's reason")
