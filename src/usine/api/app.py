@@ -23,7 +23,7 @@ from usine.adapters.registry import ModelRegistry
 from usine.adapters.spool import Spool
 from usine.api.errors import install_error_handlers
 from usine.api.request_metrics import RequestMetrics
-from usine.api.routes import claims, health, metrics, models, monitoring, predictions
+from usine.api.routes import claims, health, metrics, models, monitoring, predictions, ui
 from usine.domain.claims_api import ClaimIn
 from usine.services.batching import MicroBatcher
 from usine.services.claims import open_claims
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, models.router, predictions.router, monitoring.router, claims.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(metrics.router)
+    app.include_router(ui.router)
+    app.mount(ui.STATIC, ui.static_files(), name="ui-static")
     app.add_middleware(RequestMetrics)
     app.openapi = lambda: _openapi_with_model_schemas(app)  # type: ignore[method-assign]
     return app
