@@ -1,7 +1,6 @@
 """The review page and its assets are served by the application itself."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -30,7 +29,8 @@ def test_the_page_is_french_by_default_and_english_on_request(client: TestClient
 
 def test_the_page_loads_only_assets_the_app_serves(client: TestClient) -> None:
     page = client.get("/ui/claims").text
-    assert "http://" not in page and "https://" not in page
+    assert "http://" not in page
+    assert "https://" not in page
     for asset, kind in (("/ui/static/claims.js", "javascript"), ("/ui/static/claims.css", "text/css")):
         assert f'"{asset}"' in page
         served = client.get(asset)
