@@ -181,3 +181,24 @@ class InvalidSchedule(UsineError):
 
     status = 422
     title = "Invalid schedule"
+
+
+class UnsupportedDocument(UsineError):
+    """A claim file is not a PDF, PNG, JPEG or TIFF (judged by its bytes, not its name)."""
+
+    status = 415
+    title = "Unsupported document"
+
+
+class UnreadableDocument(UsineError):
+    """A claim file has a supported type but cannot be read: corrupt, empty, or encrypted."""
+
+    status = 422
+    title = "Unreadable document"
+
+
+class DocumentTooLarge(UsineError):
+    """A claim file has too many pages or pixels to read safely (e.g. a decompression bomb)."""
+
+    status = 413
+    title = "Document too large"
