@@ -158,6 +158,33 @@ class Settings(BaseSettings):
         description="Readiness fails (503) while no claims extractor is loaded; off: only the claim "
         "routes answer 503 and readiness lists the reason.",
     )
+    claims_max_pages: Annotated[int, Field(ge=1)] = Field(
+        default=20, description="Claim extraction: most pages (or TIFF frames) read from one file."
+    )
+    claims_max_pixels: Annotated[int, Field(ge=10_000)] = Field(
+        default=40_000_000,
+        description="Claim extraction: most pixels of one image or rendered page (decompression bombs).",
+    )
+    claims_ocr_dpi: Annotated[int, Field(ge=72, le=600)] = Field(
+        default=300, description="Claim extraction: resolution at which image-only PDF pages are OCRed."
+    )
+    claims_min_text_chars: Annotated[int, Field(ge=0)] = Field(
+        default=20,
+        description="Claim extraction: a PDF page with fewer text-layer characters is OCRed instead.",
+    )
+    claims_ocr_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        default=30.0, description="Claim extraction: longest Tesseract may spend on one page."
+    )
+    claims_min_f1: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=0.95,
+        description="Quality gate of the claims model: field-level F1 on text PDFs of held-out layouts.",
+    )
+    claims_train_documents: Annotated[int, Field(ge=8)] = Field(
+        default=240, description="Generated documents the claims model is trained on (training layouts)."
+    )
+    claims_eval_documents: Annotated[int, Field(ge=2)] = Field(
+        default=60, description="Generated text PDFs of held-out layouts the claims gate is measured on."
+    )
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:

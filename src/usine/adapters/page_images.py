@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import io
-import threading
 
-import pypdfium2 as pdfium  # type: ignore[import-untyped]
+import pypdfium2 as pdfium
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from usine.domain.errors import StoredFileNotFound
-
-POINTS_PER_INCH = 72.0
-_PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe: one document at a time.
+from usine.adapters.documents import _PDFIUM_LOCK as PDFIUM_LOCK  # one lock: PDFium is not thread-safe
+from usine.adapters.documents import PDF, sniff_media_type
+from usine.domain.errors import StoredFileNotFound, UnsupportedDocument
 
 
 def render_page(content: bytes, page: int, max_side: int, max_pixels: int) -> bytes:
@@ -27,7 +25,11 @@ def render_page(content: bytes, page: int, max_side: int, max_pixels: int) -> by
         StoredFileNotFound: the file has no such page, or cannot be rendered.
 
     """
-    if b"%PDF-" in content[:1024]:
+    try:
+        media_type = sniff_media_type(content)
+    except UnsupportedDocument:
+        raise StoredFileNotFound("the stored file is not a document that can be rendered") from None
+    if media_type == PDF:
         image = _pdf_page(content, page, max_side)
     else:
         image = _image_frame(content, page, max_pixels)
@@ -38,7 +40,7 @@ def render_page(content: bytes, page: int, max_side: int, max_pixels: int) -> by
 
 
 def _pdf_page(content: bytes, page: int, max_side: int) -> Image.Image:
-    with _PDFIUM_LOCK:
+    with PDFIUM_LOCK:
         try:
             document = pdfium.PdfDocument(content)
         except pdfium.PdfiumError as exc:

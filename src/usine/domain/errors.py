@@ -233,3 +233,24 @@ class NoFileExtracted(UsineError):
         names = ", ".join(repr(file["file"]) for file in files[:3])
         more = f" and {len(files) - 3} more" if len(files) > 3 else ""
         super().__init__(f"no file could be extracted: {names}{more}; see files for each one's reason")
+
+
+class UnsupportedDocument(UsineError):
+    """A claim file is not a PDF, PNG, JPEG or TIFF (judged by its bytes, not its name)."""
+
+    status = 415
+    title = "Unsupported document"
+
+
+class UnreadableDocument(UsineError):
+    """A claim file has a supported type but cannot be read: corrupt, empty, or encrypted."""
+
+    status = 422
+    title = "Unreadable document"
+
+
+class DocumentTooLarge(UsineError):
+    """A claim file has too many pages or pixels to read safely (e.g. a decompression bomb)."""
+
+    status = 413
+    title = "Document too large"

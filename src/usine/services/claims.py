@@ -6,29 +6,18 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from sqlalchemy import Engine
 
 from usine.adapters.db.claims import SqlClaimStore
 from usine.adapters.object_store import ObjectStore, content_key
 from usine.adapters.page_images import render_page
-from usine.domain.claims import FileExtraction
 from usine.domain.claims_api import ClaimIn, ClaimValues, ContractRef, SavedClaim, StoredExtraction, compare
-from usine.domain.errors import ModelNotReady, PayloadTooLarge, UsineError
+from usine.domain.errors import ModelNotReady, PayloadTooLarge, UnreadableDocument, UsineError
+from usine.services.claims_extraction import ClaimExtractor, load_claim_extractor
 from usine.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-class ClaimExtractor(Protocol):
-    """What the service needs of the extraction engine."""
-
-    version: str
-
-    def extract(self, content: bytes, file_name: str, file_key: str) -> FileExtraction:
-        """Everything extracted from one file (CPU-bound)."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -97,6 +86,7 @@ class ClaimsService:
 
         Raises:
             PayloadTooLarge: the file exceeds the size limit.
+            UnreadableDocument: the file is empty (or corrupt, encrypted: from the extractor).
             ModelNotReady: no extractor is loaded.
             UsineError: the extractor refused the file (unsupported, unreadable, too large).
 
@@ -105,6 +95,8 @@ class ClaimsService:
             raise PayloadTooLarge(
                 f"file of {len(content)} bytes, at most {self.limits.max_file_bytes} accepted"
             )
+        if not content:
+            raise UnreadableDocument("the file is empty")
         extractor = self.extractor
         key = content_key(content)
         result = extractor.extract(content, file_name, key)
@@ -214,13 +206,3 @@ def open_claims(settings: Settings, engine: Engine) -> ClaimsService:
     return ClaimsService(
         SqlClaimStore(engine), ObjectStore(settings.object_store_url), extractor, unavailable, limits
     )
-
-
-def load_claim_extractor(settings: Settings) -> ClaimExtractor:
-    """Placeholder until the extraction engine is merged: no extractor in this build.
-
-    Raises:
-        ModelNotReady: always.
-
-    """
-    raise ModelNotReady("no claims extractor in this build")
