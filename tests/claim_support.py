@@ -11,6 +11,7 @@ from typing import Any
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
+from usine.claims_corpus import TRAINING_LAYOUTS, Document, generate_documents
 from usine.domain.claims import (
     Address,
     BankDetails,
@@ -97,3 +98,23 @@ def saved_body(extraction_ids: list[str], **invoice: Any) -> dict[str, Any]:
         "address": {"city": "Lyon"},
         "bank_details": {"iban": "FR7630006000011234567890188"},
     }
+
+
+def generated_invoice(seed: int = 7) -> Document:
+    """One generated French text-PDF invoice with its ground truth."""
+    return next(generate_documents(1, seed, TRAINING_LAYOUTS[:1], error_rate=0.0))
+
+
+def encrypted_pdf() -> bytes:
+    """A password-protected PDF."""
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4, encrypt="secret")
+    page.drawString(72, 760, "Facture confidentielle")
+    page.showPage()
+    page.save()
+    return buffer.getvalue()
+
+
+def corrupt_pdf() -> bytes:
+    """A file that starts like a PDF and is not one."""
+    return b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\n" + bytes(range(256)) * 8
