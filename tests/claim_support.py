@@ -100,9 +100,10 @@ def saved_body(extraction_ids: list[str], **invoice: Any) -> dict[str, Any]:
     }
 
 
-def generated_invoice(seed: int = 7) -> Document:
-    """One generated French text-PDF invoice with its ground truth."""
-    return next(generate_documents(1, seed, TRAINING_LAYOUTS[:1], error_rate=0.0))
+def generated_invoice(seed: int = 7, flawed: bool = False) -> Document:
+    """One generated French text-PDF invoice with its ground truth; ``flawed``: with an invalid
+    IBAN and totals that do not add up."""
+    return next(generate_documents(1, seed, TRAINING_LAYOUTS[:1], error_rate=1.0 if flawed else 0.0))
 
 
 def encrypted_pdf() -> bytes:
