@@ -12,21 +12,20 @@ from sqlalchemy import Engine
 from usine.adapters.db.claims import SqlClaimStore
 from usine.adapters.object_store import ObjectStore, content_key
 from usine.adapters.page_images import render_page
-from usine.domain.claims_api import ClaimIn, ClaimValues, ContractRef, SavedClaim, StoredExtraction, compare
+from usine.domain.claims_api import (
+    ClaimIn,
+    ClaimValues,
+    ContractRef,
+    ErasureOut,
+    SavedClaim,
+    StoredExtraction,
+    compare,
+)
 from usine.domain.errors import ModelNotReady, PayloadTooLarge, UnreadableDocument, UsineError
 from usine.services.claims_extraction import ClaimExtractor, load_claim_extractor
 from usine.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Erasure:
-    """What an erasure removed."""
-
-    claims: int
-    extractions: int
-    files: int
 
 
 @dataclass(frozen=True)
@@ -160,21 +159,25 @@ class ClaimsService:
         """The saved claims of a contract."""
         return self.store.claims(contract)
 
-    def erase_claim(self, contract: ContractRef, claim_id: str) -> Erasure:
+    def erase_claim(self, contract: ContractRef, claim_id: str) -> ErasureOut:
         """Erase a claim, its extractions and their raw files.
 
         Raises:
             ClaimNotFound: unknown here.
 
         """
-        return Erasure(*self.store.erase_claim(contract, claim_id, self._erase_files))
+        return _erasure(*self.store.erase_claim(contract, claim_id, self._erase_files))
 
-    def erase_customer(self, uom_code: str, customer_id: str) -> Erasure:
+    def erase_customer(self, uom_code: str, customer_id: str) -> ErasureOut:
         """Erase every claim, extraction and raw file of a customer."""
-        return Erasure(*self.store.erase_customer(uom_code, customer_id, self._erase_files))
+        return _erasure(*self.store.erase_customer(uom_code, customer_id, self._erase_files))
 
     def _erase_files(self, keys: list[str]) -> int:
         return sum(self.objects.delete(key) for key in keys)
+
+
+def _erasure(claims: int, extractions: int, files: int) -> ErasureOut:
+    return ErasureOut(claims=claims, extractions=extractions, files=files)
 
 
 def refusal(exc: Exception) -> UsineError:

@@ -83,15 +83,20 @@ ID_LENGTH = 64
 """Longest entity (uom code), customer or contract id accepted."""
 
 
-class ClaimExtractionRow(Base):
+class InContract:
+    """Columns naming the contract claim data belongs to: entity, customer, contract."""
+
+    uom_code: Mapped[str] = mapped_column(String(ID_LENGTH))
+    customer_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    contract_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+
+class ClaimExtractionRow(InContract, Base):
     """One uploaded claim file: where its bytes are stored and what was extracted from it."""
 
     __tablename__ = "claim_extractions"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    uom_code: Mapped[str] = mapped_column(String(ID_LENGTH))
-    customer_id: Mapped[str] = mapped_column(String(ID_LENGTH))
-    contract_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     file_key: Mapped[str] = mapped_column(String(64), index=True)
     file_name: Mapped[str] = mapped_column(String(255))
     media_type: Mapped[str] = mapped_column(String(128))
@@ -103,15 +108,12 @@ class ClaimExtractionRow(Base):
     __table_args__ = (Index("ix_claim_extractions_contract", "uom_code", "customer_id", "contract_id"),)
 
 
-class ClaimRow(Base):
+class ClaimRow(InContract, Base):
     """Claim data as a handler saved it."""
 
     __tablename__ = "claims"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    uom_code: Mapped[str] = mapped_column(String(ID_LENGTH))
-    customer_id: Mapped[str] = mapped_column(String(ID_LENGTH))
-    contract_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
     saved_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -195,8 +195,7 @@ def list_claims(contract: ContractDep, service: ClaimsDep) -> list[ClaimOut]:
 @router.delete(CONTRACT + "/claims/{claim_id}", responses=NOT_FOUND)
 def delete_claim(claim_id: ClaimId, contract: ContractDep, service: ClaimsDep) -> ErasureOut:
     """Erase a saved claim, the extractions it was saved from and their raw files."""
-    erased = service.erase_claim(contract, claim_id)
-    return ErasureOut(claims=erased.claims, extractions=erased.extractions, files=erased.files)
+    return service.erase_claim(contract, claim_id)
 
 
 @router.delete("/claim_data")
@@ -204,8 +203,7 @@ def delete_customer_claim_data(
     uom_code: Identifier, customer_id: Identifier, service: ClaimsDep
 ) -> ErasureOut:
     """Erase every claim, extraction and raw file of this customer (data-protection request)."""
-    erased = service.erase_customer(uom_code, customer_id)
-    return ErasureOut(claims=erased.claims, extractions=erased.extractions, files=erased.files)
+    return service.erase_customer(uom_code, customer_id)
 
 
 def _claim_in(body: object) -> ClaimIn:
