@@ -23,7 +23,7 @@ from usine.adapters.registry import ModelRegistry
 from usine.adapters.spool import Spool
 from usine.api.errors import install_error_handlers
 from usine.api.request_metrics import RequestMetrics
-from usine.api.routes import claims, health, metrics, models, monitoring, predictions, ui
+from usine.api.routes import claims, claims_monitoring, health, metrics, models, monitoring, predictions, ui
 from usine.domain.claims_api import ClaimIn
 from usine.services.batching import MicroBatcher
 from usine.services.claims import open_claims
@@ -55,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (health.router, models.router, predictions.router, monitoring.router, claims.router):
+    routers = (health, models, predictions, claims_monitoring, monitoring, claims)
+    for router in (module.router for module in routers):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(metrics.router)
     app.include_router(ui.router)

@@ -1,4 +1,4 @@
-"""``usine claims extract``, ``usine evaluate claims`` and the claims part of ``usine train``."""
+"""``usine claims extract``, ``usine claims acceptance``, ``usine evaluate claims`` and claims training."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from usine.adapters.db.engine import make_engine
 from usine.cli.progress import stages
+from usine.domain.claims_acceptance import ClaimsAcceptanceReport
 from usine.domain.claims_evaluation import FieldScores
 from usine.domain.errors import UsineError
+from usine.services.claims import open_claims
 from usine.services.claims_evaluation import Evaluation, evaluate_champion
 from usine.services.claims_extraction import limits_from, load_claim_extractor
 from usine.services.claims_training import ClaimsTrainingResult, train_claims
@@ -53,6 +56,52 @@ def extract(
     typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("acceptance")
+def acceptance(
+    since: Annotated[
+        str, typer.Option(help="Start: a duration back from now (30d, 24h, 2w) or ISO 8601.")
+    ] = "30d",
+    until: Annotated[str | None, typer.Option(help="End of the window (now by default).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Was the extraction used as is? Per field, what the claims handlers kept, corrected or typed."""
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        report = open_claims(settings, engine).acceptance(since, until)
+    finally:
+        engine.dispose()
+    if json_output:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    console.print(
+        f"{report.claims} claims saved from {report.since:%Y-%m-%d %H:%M} "
+        f"to {report.until:%Y-%m-%d %H:%M} UTC; "
+        f"{report.fields_reviewed} field values reviewed, used as is: {_share(report.used_as_is)}, "
+        f"extracted values accepted: {_share(report.acceptance_rate)}"
+    )
+    console.print(acceptance_table(report))
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def acceptance_table(report: ClaimsAcceptanceReport) -> Table:
+    """One row per field, least accepted first."""
+    table = Table(title="field-level acceptance (least accepted first)")
+    table.add_column("field")
+    for column in ("proposed", "accepted", "corrected", "emptied", "filled", "acceptance"):
+        table.add_column(column, justify="right")
+    for row in report.fields:
+        table.add_row(
+            row.field,
+            *(str(n) for n in (row.proposed, row.accepted, row.corrected, row.emptied, row.filled)),
+            _share(row.acceptance_rate),
+        )
+    return table
 
 
 class Evaluated(StrEnum):

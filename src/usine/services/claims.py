@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from usine.adapters.db.claims import SqlClaimStore
 from usine.adapters.object_store import ObjectStore, content_key
 from usine.adapters.page_images import render_page
+from usine.domain.claims_acceptance import AcceptanceTally, ClaimsAcceptanceReport
 from usine.domain.claims_api import (
     ClaimIn,
     ClaimValues,
@@ -23,6 +24,7 @@ from usine.domain.claims_api import (
 )
 from usine.domain.errors import ModelNotReady, PayloadTooLarge, UnreadableDocument, UsineError
 from usine.services.claims_extraction import ClaimExtractor, load_claim_extractor
+from usine.services.monitoring import window_query
 from usine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -171,6 +173,22 @@ class ClaimsService:
     def erase_customer(self, uom_code: str, customer_id: str) -> ErasureOut:
         """Erase every claim, extraction and raw file of a customer."""
         return _erasure(*self.store.erase_customer(uom_code, customer_id, self._erase_files))
+
+    def acceptance(self, since: str, until: str | None = None) -> ClaimsAcceptanceReport:
+        """Field-level acceptance of the extraction over the claims saved in a window.
+
+        Args:
+            since: start, a duration back from now (``30d``) or an ISO 8601 datetime.
+            until: end, now by default.
+
+        Raises:
+            InvalidWindow: a bound cannot be read, or ``until`` is not after ``since``.
+
+        """
+        window = window_query("claims", since, until)
+        tally = AcceptanceTally()
+        claims = self.store.tally_corrections(window.since, window.until, tally)
+        return tally.report(window.since, window.until, claims)
 
     def _erase_files(self, keys: list[str]) -> int:
         return sum(self.objects.delete(key) for key in keys)

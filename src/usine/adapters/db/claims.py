@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from usine.adapters.db.repository import reachable
 from usine.adapters.db.tables import ClaimCorrectionRow, ClaimExtractionRow, ClaimRow, ClaimSourceRow
 from usine.domain.claims import FileExtraction
+from usine.domain.claims_acceptance import AcceptanceTally
 from usine.domain.claims_api import (
     ClaimValues,
     ContractRef,
@@ -152,6 +153,33 @@ class SqlClaimStore:
                 )
                 for row in rows
             ]
+
+    def tally_corrections(
+        self, since: dt.datetime, until: dt.datetime, tally: AcceptanceTally, chunk_rows: int = 10_000
+    ) -> int:
+        """Count the corrections of every claim saved in ``[since, until)``, streamed by chunks.
+
+        Returns:
+            The number of claims saved in the window.
+
+        """
+        in_window = (ClaimRow.saved_at >= since, ClaimRow.saved_at < until)
+        with reachable(), self._sessions() as session:
+            claims = session.scalar(select(func.count()).select_from(ClaimRow).where(*in_window)) or 0
+            rows = session.execute(
+                select(
+                    ClaimCorrectionRow.field,
+                    ClaimCorrectionRow.extracted,
+                    ClaimCorrectionRow.saved,
+                    ClaimCorrectionRow.confidence,
+                )
+                .join(ClaimRow, ClaimRow.id == ClaimCorrectionRow.claim_id)
+                .where(*in_window)
+                .execution_options(yield_per=chunk_rows)
+            )
+            for path, extracted, saved, confidence in rows:
+                tally.add(path, extracted, saved, confidence)
+        return int(claims)
 
     def erase_claim(
         self, contract: ContractRef, claim_id: str, erase_files: EraseFiles
