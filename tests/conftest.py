@@ -129,3 +129,20 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Traini
     settings = Settings(home=home)
     result = train_credit(open_registry(settings), min_auc=settings.min_auc)
     return home, result
+
+
+# --- A trained claims model (small corpus: enough to extract generated invoices) -------------
+
+
+@pytest.fixture(scope="session")
+def claims_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A USINE_HOME whose MLflow registry holds claims version 1 as champion."""
+    from usine.services.claims_extraction import limits_from
+    from usine.services.claims_training import train_claims
+
+    home = tmp_path_factory.mktemp("claims-home")
+    settings = Settings(home=home)
+    train_claims(
+        open_registry(settings), limits_from(settings), min_f1=0.0, train_documents=24, eval_documents=4
+    )
+    return home

@@ -146,6 +146,53 @@ class Settings(BaseSettings):
     auto_migrate: bool = Field(
         default=True, description="Upgrade the database schema when the server starts."
     )
+    object_store_url: str = Field(
+        default="",
+        description="Where raw claim files are kept: a folder or any fsspec URL (s3://bucket/prefix "
+        "with the s3 extra); empty means home/objects.",
+    )
+    claims_max_file_bytes: Annotated[int, Field(ge=1024)] = Field(
+        default=20 * 1024 * 1024, description="Largest claim file accepted (bytes); a larger one gets a 413."
+    )
+    claims_max_files: Annotated[int, Field(ge=1)] = Field(
+        default=20, description="Most files in one claim_files_extraction request."
+    )
+    claims_max_request_bytes: Annotated[int, Field(ge=1024)] = Field(
+        default=100 * 1024 * 1024,
+        description="Largest claim_files_extraction request body (bytes), counted while it streams in.",
+    )
+    claims_required: bool = Field(
+        default=False,
+        description="Readiness fails (503) while no claims extractor is loaded; off: only the claim "
+        "routes answer 503 and readiness lists the reason.",
+    )
+    claims_max_pages: Annotated[int, Field(ge=1)] = Field(
+        default=20, description="Claim extraction: most pages (or TIFF frames) read from one file."
+    )
+    claims_max_pixels: Annotated[int, Field(ge=10_000)] = Field(
+        default=40_000_000,
+        description="Claim extraction: most pixels of one image or rendered page (decompression bombs).",
+    )
+    claims_ocr_dpi: Annotated[int, Field(ge=72, le=600)] = Field(
+        default=300, description="Claim extraction: resolution at which image-only PDF pages are OCRed."
+    )
+    claims_min_text_chars: Annotated[int, Field(ge=0)] = Field(
+        default=20,
+        description="Claim extraction: a PDF page with fewer text-layer characters is OCRed instead.",
+    )
+    claims_ocr_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        default=30.0, description="Claim extraction: longest Tesseract may spend on one page."
+    )
+    claims_min_f1: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=0.95,
+        description="Quality gate of the claims model: field-level F1 on text PDFs of held-out layouts.",
+    )
+    claims_train_documents: Annotated[int, Field(ge=8)] = Field(
+        default=240, description="Generated documents the claims model is trained on (training layouts)."
+    )
+    claims_eval_documents: Annotated[int, Field(ge=2)] = Field(
+        default=60, description="Generated text PDFs of held-out layouts the claims gate is measured on."
+    )
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Settings:
@@ -162,6 +209,8 @@ class Settings(BaseSettings):
             self.prometheus_multiproc_dir = self.prometheus_multiproc_dir.resolve()
         if not self.mlflow_artifact_root:
             self.mlflow_artifact_root = (home / "mlartifacts").as_uri()
+        if not self.object_store_url:
+            self.object_store_url = str(home / "objects")
         return self
 
     def check_profile(self) -> None:

@@ -31,6 +31,10 @@ def test_the_sdist_rebuilds_a_wheel_with_the_data_migrations_and_templates(tmp_p
         "usine/datasets/ATTRIBUTION.md",
         "usine/adapters/db/migrations/versions/0001_create_prediction_log.py",
         "usine/model_wheel/scoring.py",
+        "usine/adapters/db/migrations/versions/0002_create_claim_tables.py",
+        "usine/ui/templates/claims.html.j2",
+        "usine/ui/static/claims.js",
+        "usine/ui/static/claims.css",
     ):
         assert needed in names
     assert not any(name.startswith(("tests/", "deploy/")) for name in names)

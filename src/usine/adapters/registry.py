@@ -26,6 +26,7 @@ from usine.domain.model_spec import ModelSpec, ProbabilityModel
 
 PREVIOUS_TAG = "usine.previous"
 SPEC_METADATA_KEY = "usine_spec"
+DOCUMENT_METADATA_KEY = "usine_document_features"
 MLFLOW_TYPES = {
     FeatureKind.INTEGER: "long",
     FeatureKind.NUMBER: "double",
@@ -52,6 +53,23 @@ class TrainingRun:
     training_frame: pd.DataFrame
     data_source: str
     spec: ModelSpec
+    model: Any
+    trusted_types: list[str] = field(default_factory=list)
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DocumentModelRun:
+    """A training run of a model over document features (no tabular contract, no data frame).
+
+    ``feature_names`` become the model's MLflow signature (one double column each).
+    """
+
+    run_name: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    feature_names: tuple[str, ...]
     model: Any
     trusted_types: list[str] = field(default_factory=list)
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -174,6 +192,51 @@ class ModelRegistry:
                 pip_requirements=[f"{name}=={package_version(name)}" for name in MODEL_REQUIREMENTS],
             )
             return LoggedRun(run_id=active.info.run_id, model_uri=info.model_uri)
+
+    def log_document_model(self, run: DocumentModelRun) -> LoggedRun:
+        """Log a document model's run: parameters, metrics, tags, artefacts, and the model.
+
+        Returns:
+            The run id and the URI of the logged model.
+
+        """
+        mlflow.set_tracking_uri(self.tracking_uri)
+        with mlflow.start_run(experiment_id=self._experiment_id(), run_name=run.run_name) as active:
+            mlflow.log_params(run.params)
+            mlflow.log_metrics(run.metrics)
+            mlflow.set_tags(run.tags)
+            for artifact_file, content in run.artifacts.items():
+                mlflow.log_dict(content, artifact_file)
+            signature = ModelSignature(
+                inputs=Schema([ColSpec("double", name) for name in run.feature_names]),
+                outputs=Schema([ColSpec("double", "score")]),
+            )
+            info = mlflow.sklearn.log_model(
+                run.model,
+                name="model",
+                signature=signature,
+                metadata={DOCUMENT_METADATA_KEY: list(run.feature_names)},
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+                skops_trusted_types=run.trusted_types,
+                pip_requirements=[f"{name}=={package_version(name)}" for name in MODEL_REQUIREMENTS],
+            )
+            return LoggedRun(run_id=active.info.run_id, model_uri=info.model_uri)
+
+    def load_document_model(self, name: str, version: str, feature_names: tuple[str, ...]) -> Any:
+        """Load a document model logged by :meth:`log_document_model`.
+
+        Raises:
+            ModelNotFound: the version does not exist, or was trained on other features.
+
+        """
+        self.get_version(name, version)
+        uri = f"models:/{name}/{version}"
+        metadata = Model.load(uri).metadata or {}
+        if tuple(metadata.get(DOCUMENT_METADATA_KEY, ())) != feature_names:
+            raise ModelNotFound(
+                f"model {name!r} version {version} was trained on other features than this usine computes"
+            )
+        return mlflow.sklearn.load_model(uri)
 
     def log_job(
         self, experiment: str, run_name: str, params: dict[str, str], metrics: dict[str, float]

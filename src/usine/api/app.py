@@ -23,8 +23,10 @@ from usine.adapters.registry import ModelRegistry
 from usine.adapters.spool import Spool
 from usine.api.errors import install_error_handlers
 from usine.api.request_metrics import RequestMetrics
-from usine.api.routes import health, metrics, models, monitoring, predictions
+from usine.api.routes import claims, claims_monitoring, health, metrics, models, monitoring, predictions, ui
+from usine.domain.claims_api import ClaimIn
 from usine.services.batching import MicroBatcher
+from usine.services.claims import open_claims
 from usine.services.metrics import forget_this_process
 from usine.services.model_holder import ModelHolder
 from usine.services.model_reload import follow_alias
@@ -53,9 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (health.router, models.router, predictions.router, monitoring.router):
+    routers = (health, models, predictions, claims_monitoring, monitoring, claims)
+    for router in (module.router for module in routers):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(metrics.router)
+    app.include_router(ui.router)
+    app.mount(ui.STATIC, ui.static_files(), name="ui-static")
     app.add_middleware(RequestMetrics)
     app.openapi = lambda: _openapi_with_model_schemas(app)  # type: ignore[method-assign]
     return app
@@ -86,6 +91,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     writer = PredictionWriter(log, Spool(settings.spool_dir), _writer_policy(settings))
     writer.start()
     batcher = MicroBatcher(settings.max_batch_records, settings.max_batch_wait_ms / 1000.0)
+    app.state.claims = await run_in_threadpool(open_claims, settings, engine)
     app.state.holder = holder
     app.state.registry = registry
     app.state.predictions = PredictionService(
@@ -122,12 +128,18 @@ def _writer_policy(settings: Settings) -> WriterPolicy:
 
 
 def _openapi_with_model_schemas(app: FastAPI) -> dict[str, Any]:
-    """OpenAPI document whose prediction body names the served models' record schemas."""
+    """OpenAPI document naming the bodies that are read with a size limit.
+
+    The prediction body names the served models' record schemas; save_extract's is the claim.
+    """
     document = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    claim_in = ClaimIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(claim_in.pop("$defs", {}))
+    schemas["ClaimIn"] = claim_in
     holder: ModelHolder | None = getattr(app.state, "holder", None)
     if holder is None or not holder.served():
         return document
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
     references = []
     for model in holder.served():
         record = model.schema.json_schema()

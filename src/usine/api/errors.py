@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from usine.domain.errors import FieldError, InvalidInput, UsineError
+from usine.domain.errors import FieldError, InvalidInput, NoFileExtracted, UsineError
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +32,20 @@ def problem(
         extra: extension members (e.g. ``errors``).
 
     """
+    body = {**problem_members(status, detail, kind), "instance": request.url.path, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def problem_members(status: int, detail: str, kind: str | None = None) -> dict[str, Any]:
+    """The standard members of a problem document: ``type``, ``title``, ``status``, ``detail``."""
     title = HTTPStatus(status).phrase
     slug = kind or re.sub(r"[^a-z]+", "-", title.lower()).strip("-")
-    body = {
-        "type": f"urn:usine:problem:{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        **extra,
-    }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+    return {"type": f"urn:usine:problem:{slug}", "title": title, "status": status, "detail": detail}
+
+
+def error_members(exc: UsineError) -> dict[str, Any]:
+    """The problem members describing one of our errors."""
+    return problem_members(exc.status, str(exc), kind=_slug(exc))
 
 
 def _slug(exc: Exception) -> str:
@@ -53,6 +56,8 @@ async def _usine_error(request: Request, exc: UsineError) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidInput):
         extra["errors"] = [error.as_dict() for error in exc.errors]
+    if isinstance(exc, NoFileExtracted):
+        extra["files"] = exc.files
     if exc.status >= 500:
         logger.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
     return problem(request, exc.status, str(exc), kind=_slug(exc), **extra)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from usine import __version__
-from usine.cli import batch, db, models, monitor, quickstart, schedule, serve, simulate, train
+from usine.cli import batch, claims, db, models, monitor, quickstart, schedule, serve, simulate, train
 from usine.domain.errors import (
     ConfigurationError,
     EmptyWindow,
@@ -45,6 +45,8 @@ app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
 app.command("monitor")(monitor.monitor)
 app.add_typer(simulate.app, name="simulate")
+app.add_typer(claims.app, name="claims")
+app.add_typer(claims.evaluate_app, name="evaluate")
 
 EXIT_CODES: dict[type[UsineError], int] = {
     ConfigurationError: 2,

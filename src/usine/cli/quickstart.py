@@ -1,10 +1,11 @@
-"""``usine quickstart``: train the reference model, then serve it, on embedded defaults."""
+"""``usine quickstart``: train the reference models, then serve, on embedded defaults."""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.panel import Panel
 
+from usine.cli.claims import run_claims_training
 from usine.cli.serve import run_server
 from usine.cli.train import run_training
 from usine.domain.errors import QualityGateFailed
@@ -14,11 +15,14 @@ console = Console()
 
 
 def quickstart() -> None:
-    """Train the credit model, register it as champion, and serve it."""
+    """Train the credit and claims models, register them as champions, and serve."""
     settings = load_settings()
     result = run_training(settings)
     if not result.promoted:
         raise QualityGateFailed(f"version {result.version} did not pass the quality gate; nothing to serve")
+    claims = run_claims_training(settings)
+    if not claims.promoted:
+        raise QualityGateFailed(f"claims version {claims.version} did not pass the quality gate")
     base = f"http://{settings.host}:{settings.port}"
     console.print(
         Panel.fit(

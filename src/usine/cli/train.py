@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from usine.cli.claims import run_claims_training
 from usine.cli.progress import stages
 from usine.domain.errors import QualityGateFailed
 from usine.services.models import open_registry
@@ -24,6 +25,7 @@ class Pipeline(StrEnum):
     """Training pipelines usine ships."""
 
     CREDIT = "credit"
+    CLAIMS = "claims"
 
 
 def train(
@@ -33,6 +35,9 @@ def train(
 ) -> None:
     """Train a model, log the run to MLflow, register it; the quality gate decides the champion."""
     settings = load_settings()
+    if pipeline is Pipeline.CLAIMS:
+        train_claims_pipeline(settings, seed)
+        return
     with notified(channels_for(settings), f"train {pipeline.value}") as facts:
         result = run_training(settings, data=data, seed=seed)
         facts.update(
@@ -45,6 +50,24 @@ def train(
             raise QualityGateFailed(
                 f"{result.name} version {result.version} registered but not promoted: "
                 f"AUC {result.metrics['roc_auc']:.3f} < {result.min_auc:.3f} (USINE_MIN_AUC)"
+            )
+
+
+def train_claims_pipeline(settings: Settings, seed: int | None) -> None:
+    """Train the claims model; refuse promotion below ``USINE_CLAIMS_MIN_F1`` (exit 3)."""
+    with notified(channels_for(settings), "train claims") as facts:
+        result = run_claims_training(settings, seed=seed)
+        f1 = result.metrics["heldout_text_f1"]
+        facts.update(
+            version=result.version,
+            run_id=result.run_id,
+            heldout_f1=f"{f1:.4f}",
+            alias=result.alias if result.promoted else "(not promoted)",
+        )
+        if not result.promoted:
+            raise QualityGateFailed(
+                f"{result.name} version {result.version} registered but not promoted: "
+                f"held-out F1 {f1:.3f} < {result.min_f1:.3f} (USINE_CLAIMS_MIN_F1)"
             )
 
 

@@ -181,3 +181,76 @@ class InvalidSchedule(UsineError):
 
     status = 422
     title = "Invalid schedule"
+
+
+class StoredFileNotFound(UsineError):
+    """No raw file is stored under this key (never stored, or erased)."""
+
+    status = 404
+    title = "Stored file not found"
+
+
+class ExtractionNotFound(UsineError):
+    """No extraction has this id under this entity, customer and contract."""
+
+    status = 404
+    title = "Extraction not found"
+
+
+class ClaimNotFound(UsineError):
+    """No saved claim has this id under this entity, customer and contract."""
+
+    status = 404
+    title = "Claim not found"
+
+
+class ClaimConflict(UsineError):
+    """The extractions named by a save already belong to different saved claims."""
+
+    status = 409
+    title = "Claim conflict"
+
+
+class UnsupportedMediaType(UsineError):
+    """The request body is not of the media type the endpoint reads."""
+
+    status = 415
+    title = "Unsupported media type"
+
+
+class NoFileExtracted(UsineError):
+    """Every file of a claim upload was refused; each one's problem is listed."""
+
+    status = 422
+    title = "No file extracted"
+
+    def __init__(self, files: list[dict[str, object]]) -> None:
+        self.files = files
+        statuses = {file["status"] for file in files}
+        if len(statuses) == 1:
+            (only,) = statuses
+            self.status = only if isinstance(only, int) and 400 <= only < 500 else 422
+        names = ", ".join(repr(file["file"]) for file in files[:3])
+        more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+        super().__init__(f"no file could be extracted: {names}{more}; see files for each one's reason")
+
+
+class UnsupportedDocument(UsineError):
+    """A claim file is not a PDF, PNG, JPEG or TIFF (judged by its bytes, not its name)."""
+
+    status = 415
+    title = "Unsupported document"
+
+
+class UnreadableDocument(UsineError):
+    """A claim file has a supported type but cannot be read: corrupt, empty, or encrypted."""
+
+    status = 422
+    title = "Unreadable document"
+
+
+class DocumentTooLarge(UsineError):
+    """A claim file has too many pages or pixels to read safely (e.g. a decompression bomb)."""
+
+    status = 413
+    title = "Document too large"

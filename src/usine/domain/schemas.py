@@ -85,6 +85,10 @@ class ReadinessOut(BaseModel):
         default=None,
         description="Models whose new version failed to load; the version in `models` still serves.",
     )
+    unavailable: dict[str, str] | None = Field(
+        default=None,
+        description="Optional parts not loaded, with the reason (claims: no claims model); the rest serves.",
+    )
 
 
 class ReloadOut(BaseModel):

@@ -45,7 +45,11 @@ def test_liveness_and_readiness(client: TestClient) -> None:
     assert client.get("/1.0.0/health_check").json()["status"] == "ok"
     ready = client.get("/1.0.0/readiness")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "models": {"credit": "1"}}
+    body = ready.json()
+    assert (body["status"], body["models"]) == ("ready", {"credit": "1"})
+    # No claims model in this home: claim uploads answer 503, the credit model still serves.
+    assert body["unavailable"].keys() == {"claims"}
+    assert "usine train claims" in body["unavailable"]["claims"]
 
 
 def test_models_publish_version_alias_and_input_schema(client: TestClient) -> None:

@@ -54,7 +54,7 @@ class SqlPredictionLog:
             PredictionNotFound: no prediction has this id.
 
         """
-        with _reachable(), self._sessions() as session:
+        with reachable(), self._sessions() as session:
             return _load(session, prediction_id)
 
     def set_feedback(self, prediction_id: str, feedback: Feedback) -> LoggedPrediction:
@@ -64,7 +64,7 @@ class SqlPredictionLog:
             PredictionNotFound: no prediction has this id.
 
         """
-        with _reachable(), self._sessions.begin() as session:
+        with reachable(), self._sessions.begin() as session:
             _load(session, prediction_id)
             session.merge(
                 FeedbackRow(
@@ -82,7 +82,7 @@ class SqlPredictionLog:
             PredictionNotFound: no prediction has this id.
 
         """
-        with _reachable(), self._sessions.begin() as session:
+        with reachable(), self._sessions.begin() as session:
             session.execute(delete(FeedbackRow).where(FeedbackRow.prediction_id == prediction_id))
             erased = session.execute(delete(PredictionRow).where(PredictionRow.id == prediction_id))
             if erased.rowcount == 0:  # type: ignore[attr-defined]
@@ -95,13 +95,13 @@ class SqlPredictionLog:
 
 
 @contextmanager
-def _reachable() -> Iterator[None]:
+def reachable() -> Iterator[None]:
     """Report an unreachable database as :class:`StorageUnavailable` (503), not a crash."""
     try:
         yield
     except OperationalError as exc:
         first_line = (str(exc.orig).strip().splitlines() or ["unreachable"])[0]
-        raise StorageUnavailable(f"the prediction log is unreachable, retry later: {first_line}") from None
+        raise StorageUnavailable(f"the database is unreachable, retry later: {first_line}") from None
 
 
 def _rows(records: list[PredictionRecord]) -> list[dict[str, Any]]:

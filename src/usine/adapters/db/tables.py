@@ -1,11 +1,23 @@
-"""SQLAlchemy tables of the prediction log. Alembic migrations follow these definitions."""
+"""SQLAlchemy tables of the prediction log and of claim data. Alembic migrations follow these."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Float, ForeignKey, Index, String
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -65,3 +77,76 @@ class FeedbackRow(Base):
     )
     label: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+ID_LENGTH = 64
+"""Longest entity (uom code), customer or contract id accepted."""
+
+
+class InContract:
+    """Columns naming the contract claim data belongs to: entity, customer, contract."""
+
+    uom_code: Mapped[str] = mapped_column(String(ID_LENGTH))
+    customer_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    contract_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+
+class ClaimExtractionRow(InContract, Base):
+    """One uploaded claim file: where its bytes are stored and what was extracted from it."""
+
+    __tablename__ = "claim_extractions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    file_key: Mapped[str] = mapped_column(String(64), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(128))
+    pages: Mapped[int] = mapped_column(Integer)
+    extractor_version: Mapped[str] = mapped_column(String(32))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_claim_extractions_contract", "uom_code", "customer_id", "contract_id"),)
+
+
+class ClaimRow(InContract, Base):
+    """Claim data as a handler saved it."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    saved_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_claims_contract", "uom_code", "customer_id", "contract_id"),)
+
+
+class ClaimSourceRow(Base):
+    """Which extraction a claim was saved from; an extraction feeds at most one claim."""
+
+    __tablename__ = "claim_sources"
+
+    claim_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("claims.id", ondelete="CASCADE"), primary_key=True
+    )
+    extraction_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("claim_extractions.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("extraction_id", name="uq_claim_sources_extraction"),)
+
+
+class ClaimCorrectionRow(Base):
+    """One field of a saved claim beside the value extracted for it: the feedback on extraction."""
+
+    __tablename__ = "claim_corrections"
+
+    claim_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("claims.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(255), primary_key=True)
+    extraction_id: Mapped[str | None] = mapped_column(String(36))
+    extracted: Mapped[str | None] = mapped_column(Text)
+    saved: Mapped[str | None] = mapped_column(Text)
+    changed: Mapped[bool] = mapped_column(Boolean)
+    confidence: Mapped[float | None] = mapped_column(Float)

@@ -10,6 +10,7 @@ from usine import __version__
 from usine.api.deps import ModelHolderDep, PredictionServiceDep
 from usine.api.errors import problem
 from usine.domain.schemas import HealthOut, ReadinessOut
+from usine.services.claims import ClaimsService
 
 router = APIRouter(tags=["health"])
 
@@ -36,10 +37,19 @@ async def readiness(
     """
     models = {model.name: model.version for model in holder.served()}
     problems = [f"{name}: {reason}" for name, reason in holder.failures.items()]
+    claims: ClaimsService = request.app.state.claims
+    unavailable = {"claims": claims.unavailable} if claims.unavailable else None
+    if unavailable and request.app.state.settings.claims_required:
+        problems.append(f"claims: {claims.unavailable}")
     try:
         await run_in_threadpool(service.log.ping)
     except Exception as exc:  # any driver error means "not ready", reported as such
         problems.append(f"database: {type(exc).__name__}: {exc}".splitlines()[0])
     if problems:
         return problem(request, 503, "; ".join(problems), kind="not-ready", models=models)
-    return ReadinessOut(status="ready", models=models, reload_failures=dict(holder.reload_failures) or None)
+    return ReadinessOut(
+        status="ready",
+        models=models,
+        reload_failures=dict(holder.reload_failures) or None,
+        unavailable=unavailable,
+    )

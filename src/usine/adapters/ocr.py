@@ -1,0 +1,111 @@
+"""Tesseract 5 on one page image, after deskew and Otsu binarisation.
+
+Only this module talks to Tesseract (through pytesseract, which calls Debian's
+``tesseract`` binary with the ``fra`` language data).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytesseract
+from PIL import Image
+
+from usine.domain.claims_text import Word
+from usine.domain.errors import UnreadableDocument
+
+DESKEW_WIDTH = 600
+"""Width (pixels) of the thumbnail on which the skew angle is searched."""
+MAX_SKEW_DEGREES = 6.0
+MIN_WORD_CONFIDENCE = 10.0
+"""Tesseract words below this confidence (0–100) are noise (specks, table rules)."""
+
+
+def otsu_threshold(gray: np.ndarray) -> int:
+    """The grey level that best separates ink from paper (Otsu's method)."""
+    histogram = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    total = histogram.sum()
+    levels = np.arange(256, dtype=np.float64)
+    weight_dark = np.cumsum(histogram)
+    mean_dark = np.cumsum(histogram * levels)
+    weight_light = total - weight_dark
+    overall = mean_dark[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (overall * weight_dark / total - mean_dark) ** 2 / (weight_dark * weight_light)
+    between = np.nan_to_num(between)
+    return int(np.argmax(between))
+
+
+def _profile_score(ink: Image.Image, angle: float) -> float:
+    rotated = np.asarray(ink.rotate(angle, resample=Image.Resampling.NEAREST, fillcolor=0))
+    rows = rotated.sum(axis=1, dtype=np.float64)
+    return float(np.square(np.diff(rows)).sum())
+
+
+def skew_angle(gray: Image.Image) -> float:
+    """The rotation (degrees, counter-clockwise) that makes the text lines horizontal.
+
+    Text lines make the horizontal ink profile sharpest when they are level: the angle that
+    maximises the squared differences between successive rows wins, searched coarsely then
+    finely on a thumbnail.
+    """
+    scale = DESKEW_WIDTH / gray.width
+    small = gray.resize((DESKEW_WIDTH, max(1, round(gray.height * scale))), Image.Resampling.BILINEAR)
+    pixels = np.asarray(small)
+    ink = Image.fromarray(((pixels < otsu_threshold(pixels)) * 255).astype(np.uint8))
+    best = 0.0
+    for step, span in ((1.0, MAX_SKEW_DEGREES), (0.2, 1.0)):
+        centre = best
+        candidates = np.arange(centre - span, centre + span + step / 2, step)
+        best = float(max(candidates, key=lambda a: _profile_score(ink, float(a))))
+    return best
+
+
+def prepare(image: Image.Image) -> Image.Image:
+    """Grey scale, level the text lines, and binarise (Otsu): what Tesseract reads best."""
+    gray = image.convert("L")
+    angle = skew_angle(gray)
+    if abs(angle) >= 0.1:
+        gray = gray.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+    pixels = np.asarray(gray)
+    binary = np.where(pixels > otsu_threshold(pixels), 255, 0).astype(np.uint8)
+    return Image.fromarray(binary)
+
+
+def recognise(image: Image.Image, timeout_s: float, language: str = "fra") -> list[Word]:
+    """The words Tesseract reads on a page image, positioned as fractions of the page.
+
+    Raises:
+        UnreadableDocument: Tesseract failed or ran out of time on this page.
+
+    """
+    page = prepare(image)
+    try:
+        data = pytesseract.image_to_data(
+            page,
+            lang=language,
+            config="--psm 3 --oem 1",
+            output_type=pytesseract.Output.DICT,
+            timeout=timeout_s,
+        )
+    except (RuntimeError, pytesseract.TesseractError) as exc:
+        raise UnreadableDocument(f"OCR failed: {exc}") from None
+    width, height = page.size
+    words = []
+    for text, conf, left, top, w, h in zip(
+        data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"], strict=True
+    ):
+        text = str(text).strip()
+        confidence = float(conf)
+        if not text or confidence < MIN_WORD_CONFIDENCE:
+            continue
+        words.append(
+            Word(
+                text=text,
+                x0=left / width,
+                y0=top / height,
+                x1=(left + w) / width,
+                y1=(top + h) / height,
+                confidence=confidence / 100.0,
+            )
+        )
+    return words
