@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
 from importlib.metadata import version as package_version
 
 from threadpoolctl import threadpool_limits
@@ -49,6 +50,7 @@ def train_claims(
     alias: str = "champion",
     seed: int = 42,
     train_documents: int = 240,
+    train_scans: int = 0,
     eval_documents: int = 60,
     step: Step = lambda _: None,
 ) -> ClaimsTrainingResult:
@@ -61,16 +63,18 @@ def train_claims(
         alias: the alias a passing version receives.
         seed: seeds the corpus and the model, so a rerun gives the same metrics.
         train_documents: generated text PDFs to train on.
+        train_scans: generated scans (read by OCR) added to them.
         eval_documents: generated text PDFs of held-out layouts to gate on.
         step: called with the name of each stage as it starts.
 
     """
     with threadpool_limits(limits=1):
         step("generate and read the training corpus")
-        read = [
-            (d, read_document(d.content, limits))
-            for d in generate_documents(train_documents, seed, TRAINING_LAYOUTS)
-        ]
+        corpus = chain(
+            generate_documents(train_documents, seed, TRAINING_LAYOUTS),
+            generate_documents(train_scans, seed + 1, TRAINING_LAYOUTS, scanned=True),
+        )
+        read = [(d, read_document(d.content, limits)) for d in corpus]
         data = claims.training_set(read)
         params = claims.default_params()
         step("fit")
@@ -97,6 +101,7 @@ def train_claims(
                 **params,
                 "seed": seed,
                 "train_documents": train_documents,
+                "train_scans": train_scans,
                 "eval_documents": eval_documents,
                 "training_layouts": ",".join(TRAINING_LAYOUTS),
                 "held_out_layouts": ",".join(HELD_OUT_LAYOUTS),
