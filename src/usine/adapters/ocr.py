@@ -95,7 +95,8 @@ def _rules(ink: np.ndarray, axis: int) -> np.ndarray:
     head = np.concatenate(
         [covered, np.repeat(covered.take([-1], axis=axis), length - 1, axis=axis)], axis=axis
     )
-    return (head - shifted) > 0
+    mask: np.ndarray = (head - shifted) > 0
+    return mask
 
 
 def recognise(image: Image.Image, timeout_s: float, language: str = "fra") -> list[Word]:

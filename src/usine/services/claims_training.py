@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import chain
 from importlib.metadata import version as package_version
+from itertools import chain
 
 from threadpoolctl import threadpool_limits
 
