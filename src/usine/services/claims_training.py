@@ -27,6 +27,9 @@ from usine.services.training import git_commit
 Step = Callable[[str], None]
 HELD_OUT_SEED_OFFSET = 1_000_003
 """Held-out documents are drawn from another seed than the training ones."""
+TRAINING_ERROR_RATE = 0.25
+"""Share of training documents with a wrong total (and, apart, with a mistyped IBAN): enough that
+the model learns to trust labels over arithmetic, which a wrong total breaks."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,10 @@ def train_claims(
     with threadpool_limits(limits=1):
         step("generate and read the training corpus")
         corpus = chain(
-            generate_documents(train_documents, seed, TRAINING_LAYOUTS),
-            generate_documents(train_scans, seed + 1, TRAINING_LAYOUTS, scanned=True),
+            generate_documents(train_documents, seed, TRAINING_LAYOUTS, error_rate=TRAINING_ERROR_RATE),
+            generate_documents(
+                train_scans, seed + 1, TRAINING_LAYOUTS, scanned=True, error_rate=TRAINING_ERROR_RATE
+            ),
         )
         read = [(d, read_document(d.content, limits)) for d in corpus]
         data = claims.training_set(read)
