@@ -182,16 +182,13 @@ class ModelRegistry:
                 mlflow.log_input(dataset, context="training")
             for artifact_file, content in run.artifacts.items():
                 mlflow.log_dict(content, artifact_file)
-            info = mlflow.sklearn.log_model(
+            model_uri = _log_sklearn_model(
                 run.model,
-                name="model",
-                signature=signature_for(run.spec.features),
-                metadata={SPEC_METADATA_KEY: run.spec.model_dump(mode="json")},
-                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-                skops_trusted_types=run.trusted_types,
-                pip_requirements=[f"{name}=={package_version(name)}" for name in MODEL_REQUIREMENTS],
+                signature_for(run.spec.features),
+                {SPEC_METADATA_KEY: run.spec.model_dump(mode="json")},
+                run.trusted_types,
             )
-            return LoggedRun(run_id=active.info.run_id, model_uri=info.model_uri)
+            return LoggedRun(run_id=active.info.run_id, model_uri=model_uri)
 
     def log_document_model(self, run: DocumentModelRun) -> LoggedRun:
         """Log a document model's run: parameters, metrics, tags, artefacts, and the model.
@@ -211,16 +208,10 @@ class ModelRegistry:
                 inputs=Schema([ColSpec("double", name) for name in run.feature_names]),
                 outputs=Schema([ColSpec("double", "score")]),
             )
-            info = mlflow.sklearn.log_model(
-                run.model,
-                name="model",
-                signature=signature,
-                metadata={DOCUMENT_METADATA_KEY: list(run.feature_names)},
-                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-                skops_trusted_types=run.trusted_types,
-                pip_requirements=[f"{name}=={package_version(name)}" for name in MODEL_REQUIREMENTS],
+            model_uri = _log_sklearn_model(
+                run.model, signature, {DOCUMENT_METADATA_KEY: list(run.feature_names)}, run.trusted_types
             )
-            return LoggedRun(run_id=active.info.run_id, model_uri=info.model_uri)
+            return LoggedRun(run_id=active.info.run_id, model_uri=model_uri)
 
     def load_document_model(self, name: str, version: str, feature_names: tuple[str, ...]) -> Any:
         """Load a document model logged by :meth:`log_document_model`.
@@ -354,6 +345,22 @@ class ModelRegistry:
             raise ModelNotFound(f"model {name!r} version {version}: contract disagrees with its signature")
         model = mlflow.sklearn.load_model(uri)
         return LoadedVersion(name=name, version=version, run_id=registered.run_id, model=model, spec=spec)
+
+
+def _log_sklearn_model(
+    model: Any, signature: ModelSignature, metadata: dict[str, Any], trusted_types: list[str]
+) -> str:
+    """Log a scikit-learn model (skops format, pinned requirements) in the active run; its URI."""
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=signature,
+        metadata=metadata,
+        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+        skops_trusted_types=trusted_types,
+        pip_requirements=[f"{name}=={package_version(name)}" for name in MODEL_REQUIREMENTS],
+    )
+    return str(info.model_uri)
 
 
 def _registered(found: ModelVersion, aliases: tuple[str, ...]) -> RegisteredVersion:

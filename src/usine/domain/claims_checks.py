@@ -30,17 +30,10 @@ def fail(field: Extracted[Any], check: str) -> None:
         field.confidence = round(field.confidence * FAILED_CHECK_FACTOR, 4)
 
 
-def _valid_iban(value: str) -> bool:
+def _valid(kind: type[IBAN] | type[BIC], value: str) -> bool:
+    """Whether schwifty accepts ``value`` as an IBAN or a BIC (format, country, checksum)."""
     try:
-        IBAN(value)
-    except (SchwiftyException, ValueError):
-        return False
-    return True
-
-
-def _valid_bic(value: str) -> bool:
-    try:
-        BIC(value)
+        kind(value)
     except (SchwiftyException, ValueError):
         return False
     return True
@@ -48,9 +41,9 @@ def _valid_bic(value: str) -> bool:
 
 def check_bank_details(bank: BankDetails) -> None:
     """IBAN checksum and format (schwifty), BIC format and country (schwifty)."""
-    if bank.iban.value is not None and not _valid_iban(bank.iban.value):
+    if bank.iban.value is not None and not _valid(IBAN, bank.iban.value):
         fail(bank.iban, "iban_checksum")
-    if bank.bic.value is not None and not _valid_bic(bank.bic.value):
+    if bank.bic.value is not None and not _valid(BIC, bank.bic.value):
         fail(bank.bic, "bic_invalid")
 
 
