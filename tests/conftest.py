@@ -15,6 +15,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from support import credit_rows, free_port
+from usine.services.claims_extraction import limits_from
+from usine.services.claims_training import ClaimsTrainingResult, train_claims
 from usine.services.models import open_registry
 from usine.services.training import TrainingResult, train_credit
 from usine.settings import Settings
@@ -131,18 +133,12 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Traini
     return home, result
 
 
-# --- A trained claims model (small corpus: enough to extract generated invoices) -------------
-
-
 @pytest.fixture(scope="session")
-def claims_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A USINE_HOME whose MLflow registry holds claims version 1 as champion."""
-    from usine.services.claims_extraction import limits_from
-    from usine.services.claims_training import train_claims
-
-    home = tmp_path_factory.mktemp("claims-home")
+def claims_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ClaimsTrainingResult]:
+    """A USINE_HOME whose MLflow registry holds a claims model (small corpus) as champion."""
+    home = tmp_path_factory.mktemp("usine-claims-home")
     settings = Settings(home=home)
-    train_claims(
-        open_registry(settings), limits_from(settings), min_f1=0.0, train_documents=24, eval_documents=4
+    result = train_claims(
+        open_registry(settings), limits_from(settings), min_f1=0.8, train_documents=48, eval_documents=8
     )
-    return home
+    return home, result

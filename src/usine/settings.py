@@ -182,6 +182,9 @@ class Settings(BaseSettings):
     claims_train_documents: Annotated[int, Field(ge=8)] = Field(
         default=240, description="Generated documents the claims model is trained on (training layouts)."
     )
+    claims_train_scans: Annotated[int, Field(ge=0)] = Field(
+        default=8, description="Generated scans (OCR, ~1-2 s each) added to the claims training corpus."
+    )
     claims_eval_documents: Annotated[int, Field(ge=2)] = Field(
         default=60, description="Generated text PDFs of held-out layouts the claims gate is measured on."
     )

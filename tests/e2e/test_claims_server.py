@@ -16,6 +16,7 @@ from claim_support import BASE, encrypted_pdf, generated_invoice
 from e2e.test_cli_and_server import Server, serving
 from support import wait_until
 from usine.adapters.db.tables import ClaimCorrectionRow
+from usine.services.claims_training import ClaimsTrainingResult
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -25,14 +26,17 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "claims-revi
 
 @pytest.fixture
 def claims_server(
-    claims_home: Path, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    claims_home: tuple[Path, ClaimsTrainingResult],
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[Server, Path, str]]:
     """``usine serve`` with the claims model only; yields the server, its object store and database."""
     objects = tmp_path / "objects"
     monkeypatch.setenv("USINE_SERVED_MODELS", "[]")
     monkeypatch.setenv("USINE_OBJECT_STORE_URL", str(objects))
     monkeypatch.setenv("USINE_CLAIMS_MAX_REQUEST_BYTES", "300000")
-    with serving(claims_home, database_url) as running:
+    with serving(claims_home[0], database_url) as running:
         yield running, objects, database_url
 
 

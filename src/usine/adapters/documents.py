@@ -85,7 +85,10 @@ def _read_pdf(content: bytes, limits: ReadLimits) -> list[Page]:
         try:
             document = pdfium.PdfDocument(content)
         except pdfium.PdfiumError as exc:
-            reason = "encrypted (password protected)" if "password" in str(exc).lower() else "corrupt"
+            # PDFium reports a page-less document as a password error: only an /Encrypt
+            # dictionary makes a PDF password protected.
+            encrypted = b"/Encrypt" in content
+            reason = "encrypted (password protected)" if encrypted else "corrupt or has no pages"
             raise UnreadableDocument(f"PDF is {reason}: {exc}") from None
         try:
             count = len(document)

@@ -16,6 +16,8 @@ from usine.domain.errors import UnreadableDocument
 DESKEW_WIDTH = 600
 """Width (pixels) of the thumbnail on which the skew angle is searched."""
 MAX_SKEW_DEGREES = 6.0
+RULE_LENGTH = 80
+"""Shortest horizontal run of ink (pixels) erased as a table rule before OCR (half for vertical)."""
 MIN_WORD_CONFIDENCE = 10.0
 """Tesseract words below this confidence (0–100) are noise (specks, table rules)."""
 
@@ -53,7 +55,7 @@ def skew_angle(gray: Image.Image) -> float:
     pixels = np.asarray(small)
     ink = Image.fromarray(((pixels < otsu_threshold(pixels)) * 255).astype(np.uint8))
     best = 0.0
-    for step, span in ((1.0, MAX_SKEW_DEGREES), (0.2, 1.0)):
+    for step, span in ((1.0, MAX_SKEW_DEGREES), (0.25, 0.75)):
         centre = best
         candidates = np.arange(centre - span, centre + span + step / 2, step)
         best = float(max(candidates, key=lambda a: _profile_score(ink, float(a))))
@@ -67,8 +69,34 @@ def prepare(image: Image.Image) -> Image.Image:
     if abs(angle) >= 0.1:
         gray = gray.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
     pixels = np.asarray(gray)
-    binary = np.where(pixels > otsu_threshold(pixels), 255, 0).astype(np.uint8)
-    return Image.fromarray(binary)
+    ink = pixels <= otsu_threshold(pixels)
+    ink &= ~(_rules(ink, axis=1) | _rules(ink, axis=0))
+    return Image.fromarray(np.where(ink, 0, 255).astype(np.uint8))
+
+
+def _rules(ink: np.ndarray, axis: int) -> np.ndarray:
+    """Pixels of straight ink runs longer than :data:`RULE_LENGTH` along ``axis`` (table borders).
+
+    Tesseract often drops text framed by boxes; erasing the frame (not the text) keeps it.
+    """
+    length = (
+        max(RULE_LENGTH, ink.shape[axis] // 12) if axis == 1 else max(RULE_LENGTH // 2, ink.shape[axis] // 60)
+    )
+    counts = np.cumsum(ink, axis=axis, dtype=np.int32)
+    padded = np.concatenate([np.zeros_like(counts.take([0], axis=axis)), counts], axis=axis)
+    window = padded.take(range(length, padded.shape[axis]), axis=axis) - padded.take(
+        range(0, padded.shape[axis] - length), axis=axis
+    )
+    starts = window == length
+    covered = np.cumsum(starts, axis=axis, dtype=np.int32)
+    shifted = np.concatenate(
+        [np.zeros_like(covered.take(range(0, length), axis=axis)), covered], axis=axis
+    ).take(range(0, ink.shape[axis]), axis=axis)
+    head = np.concatenate(
+        [covered, np.repeat(covered.take([-1], axis=axis), length - 1, axis=axis)], axis=axis
+    )
+    mask: np.ndarray = (head - shifted) > 0
+    return mask
 
 
 def recognise(image: Image.Image, timeout_s: float, language: str = "fra") -> list[Word]:
@@ -83,7 +111,7 @@ def recognise(image: Image.Image, timeout_s: float, language: str = "fra") -> li
         data = pytesseract.image_to_data(
             page,
             lang=language,
-            config="--psm 3 --oem 1",
+            config="--psm 3 --oem 1 -c tessedit_do_invert=0",
             output_type=pytesseract.Output.DICT,
             timeout=timeout_s,
         )
@@ -94,7 +122,7 @@ def recognise(image: Image.Image, timeout_s: float, language: str = "fra") -> li
     for text, conf, left, top, w, h in zip(
         data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"], strict=True
     ):
-        text = str(text).strip()
+        text = str(text).strip().strip("|")
         confidence = float(conf)
         if not text or confidence < MIN_WORD_CONFIDENCE:
             continue

@@ -36,6 +36,13 @@ class Page:
         self.canvas = canvas
         self.w = wording
         self.rng = rng
+        self.show_due = rng.random() < 0.7
+        self.show_service = rng.random() < 0.7
+
+    def optional(self, shown: bool, x: float, y: float, value: str) -> None:
+        """Write ``value`` only when this document prints that fact (not every invoice does)."""
+        if shown:
+            self.text(x, y, value)
 
     def text(
         self, x: float, y: float, value: str, size: float = 9.5, bold: bool = False, align: str = "l"
@@ -153,7 +160,7 @@ def atelier(p: Page, claim: Claim) -> None:
         p.text(MARGIN, 200, title, size=16, bold=True)
     p.text(MARGIN, 225, f"{w.number} {claim.number}")
     p.text(MARGIN, 240, f"{w.date} {w.day(claim.date)}")
-    p.text(300, 225, f"{w.service} {w.day(claim.service_date)}")
+    p.optional(p.show_service, 300, 225, f"{w.service} {w.day(claim.service_date)}")
     if claim.kind == "garage":
         p.text(
             300,
@@ -165,7 +172,7 @@ def atelier(p: Page, claim: Claim) -> None:
         280, claim, (MARGIN, 360, 450, WIDTH - MARGIN), ("Désignation", "Qté", "P.U. HT", "Montant HT")
     )
     y = _totals_right(p, y + 10, claim, 360, WIDTH - MARGIN)
-    p.text(MARGIN, y + 15, f"{w.due} {w.day(claim.due_date)}")
+    p.optional(p.show_due, MARGIN, y + 15, f"{w.due} {w.day(claim.due_date)}")
     y = _bank_block(p, MARGIN, y + 45, claim)
     legal = _legal(claim, rng)
     p.text(WIDTH / 2, HEIGHT - 40, f"{claim.supplier.name} - {legal[0]} - {legal[2]}", size=7.5, align="c")
@@ -185,7 +192,7 @@ def bandeau(p: Page, claim: Claim) -> None:
     p.box(320, 112, WIDTH - MARGIN - 320, 58)
     p.text(330, 128, f"{w.number} {claim.number}")
     p.text(330, 143, f"{w.date} {w.day(claim.date)}")
-    p.text(330, 158, f"{w.due} {w.day(claim.due_date)}")
+    p.optional(p.show_due, 330, 158, f"{w.due} {w.day(claim.due_date)}")
     p.text(MARGIN, 205, rng.choice(TITLES[claim.kind]), size=13, bold=True)
     y = p.items(
         235, claim, (MARGIN, 350, 440, WIDTH - MARGIN), ("Prestation", "Quantité", "Prix unitaire", "Total")
@@ -213,7 +220,7 @@ def honoraires(p: Page, claim: Claim) -> None:
         [
             f"{w.number} {claim.number}",
             f"{w.date} {w.day(claim.date)}",
-            f"{w.service} {w.day(claim.service_date)}",
+            *([f"{w.service} {w.day(claim.service_date)}"] if p.show_service else []),
         ],
     )
     c = claim.customer
@@ -239,14 +246,18 @@ def clinique(p: Page, claim: Claim) -> None:
     p.text(MARGIN, 55, claim.supplier.name, size=15, bold=True)
     p.address(MARGIN, 72, _supplier_lines(claim))
     p.text(MARGIN, 110, rng.choice(TITLES[claim.kind]), size=12, bold=True)
-    cells = ((w.number.rstrip(" :"), claim.number), (w.date.rstrip(" :"), w.day(claim.date)))
+    cells = [(w.number.rstrip(" :"), claim.number), (w.date.rstrip(" :"), w.day(claim.date))]
+    if p.show_due:
+        cells.insert(rng.randrange(3), (w.due.rstrip(" :"), w.day(claim.due_date)))
+    if p.show_service:
+        cells.insert(rng.randrange(len(cells) + 1), (w.service.rstrip(" :"), w.day(claim.service_date)))
     for index, (label, value) in enumerate(cells):
-        x = 300 + index * 125.0
-        p.box(x, 45, 120, 40)
-        p.text(x + 6, 60, label, size=8)
-        p.text(x + 6, 77, value, bold=True)
-    p.address(300, 110, _customer_lines(claim))
-    y = p.items(190, claim, (MARGIN, 360, 450, WIDTH - MARGIN), ("Description", "Qté", "Prix", "Montant"))
+        x = MARGIN + index * 120.0
+        p.box(x, 125, 115, 40)
+        p.text(x + 6, 140, label, size=8)
+        p.text(x + 6, 157, value, bold=True)
+    p.address(330, 55, _customer_lines(claim))
+    y = p.items(200, claim, (MARGIN, 360, 450, WIDTH - MARGIN), ("Description", "Qté", "Prix", "Montant"))
     totals = (
         (w.excl, claim.total_excl_tax),
         (_vat_label(w, claim), claim.vat_amount),
@@ -258,7 +269,6 @@ def clinique(p: Page, claim: Claim) -> None:
         p.text(x + 6, y + 25, total_label, size=8)
         p.text(x + 154, y + 44, w.amount(amount), bold=index == 2, align="r")
     y += 85
-    p.text(MARGIN, y, f"{w.due} {w.day(claim.due_date)}")
     y = _bank_block(p, MARGIN, y + 25, claim)
     p.lines(MARGIN, y + 15, _legal(claim, rng), size=8)
 
@@ -322,7 +332,8 @@ def ticket(p: Page, claim: Claim) -> None:
 
     y = leader(w.number.rstrip(" :"), claim.number, y + 25)
     y = leader(w.date.rstrip(" :"), w.day(claim.date), y)
-    y = leader(w.due.rstrip(" :"), w.day(claim.due_date), y)
+    if p.show_due:
+        y = leader(w.due.rstrip(" :"), w.day(claim.due_date), y)
     c = claim.customer
     y = p.lines(
         MARGIN, y + 15, ["CLIENT:", c.name.upper(), c.street, f"{c.postcode} {c.city.upper()}"], size=10

@@ -8,6 +8,9 @@ import random
 import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image, ImageFilter
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen.canvas import Canvas
 
 SCAN_DPI = 200
 
@@ -36,9 +39,11 @@ def as_jpeg(image: Image.Image, rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
-def as_scanned_pdf(image: Image.Image, rng: random.Random, dpi: int = SCAN_DPI) -> bytes:
-    """The image, JPEG-compressed, as the only content of a one-page PDF (a scanner's output)."""
-    jpeg = Image.open(io.BytesIO(as_jpeg(image, rng)))
+def as_scanned_pdf(image: Image.Image, rng: random.Random) -> bytes:
+    """The image, JPEG-compressed, as the only content of a one-page A4 PDF (a scanner's output)."""
     buffer = io.BytesIO()
-    jpeg.save(buffer, format="PDF", resolution=float(dpi))
+    canvas = Canvas(buffer, pagesize=A4, invariant=True)
+    canvas.drawImage(ImageReader(io.BytesIO(as_jpeg(image, rng))), 0, 0, width=A4[0], height=A4[1])
+    canvas.showPage()
+    canvas.save()
     return buffer.getvalue()

@@ -116,6 +116,7 @@ def run_claims_training(settings: Settings, seed: int | None = None) -> ClaimsTr
             alias=settings.serving_alias,
             seed=settings.random_seed if seed is None else seed,
             train_documents=settings.claims_train_documents,
+            train_scans=settings.claims_train_scans,
             eval_documents=settings.claims_eval_documents,
             step=stage,
         )

@@ -33,9 +33,9 @@ from usine.domain.claims_identifiers import (
     find_vat_number,
 )
 from usine.domain.claims_items import find_line_items
-from usine.domain.claims_text import DocumentText, Line
+from usine.domain.claims_text import DocumentText, Line, merged_rows
 
-MIN_PROBABILITY = 0.3
+MIN_PROBABILITY = 0.2
 LABELLED_CONFIDENCE = 0.97
 UNLABELLED_CONFIDENCE = 0.75
 ESSENTIAL = ("invoice.number", "invoice.date", "invoice.total_incl_tax", "address.name")
@@ -93,11 +93,12 @@ def assemble(
         total_incl_tax=chosen.get("invoice.total_incl_tax", Extracted()),
         line_items=find_line_items(lines),
     )
-    address = _address(lines, chosen)
+    rows = merged_rows(lines)
+    address = _address(rows, chosen)
     bank = BankDetails(
-        iban=_identifier(find_iban(lines)),
-        bic=_identifier(find_bic(lines)),
-        holder=_identifier(find_holder(lines)),
+        iban=_identifier(find_iban(rows)),
+        bic=_identifier(find_bic(rows)),
+        holder=_identifier(find_holder(rows)),
     )
     if address.country.value is None and bank.iban.value and address.postcode.value:
         address.country = Extracted(value=bank.iban.value[:2], confidence=0.8)

@@ -70,9 +70,6 @@ CONTEXTS = ("label", "row", "above")
 FEATURE_NAMES = (
     *(f"field={name}" for name in SCORED_FIELDS),
     *(f"{context}_{name}" for context in CONTEXTS for name in KEYWORDS),
-    "x0",
-    "y0",
-    "x1",
     "page",
     "height",
     "upper_share",
@@ -142,7 +139,7 @@ class Layout:
         else the closest line to its left on the same row when it reads as a label (words, not
         another value); else there is none on the left (the caller then looks above).
         """
-        near = line.text[:start]
+        near = _LEADER.sub(" ", line.text[:start])
         x = line.span_box(start, start + 1).x0
         others = sorted(
             (o for o in self.rows[(line.page, line.row)] if o.x1 <= x and o is not line), key=lambda o: o.x1
@@ -171,6 +168,10 @@ class Layout:
                 o.text for o in self.rows.get((line.page, row), []) if o.x0 <= line.x1 and o.x1 >= line.x0
             )
         return " ".join(texts)
+
+
+_LEADER = re.compile(r"[.\s_…]{3,}")
+"""A dotted leader between a label and its value (``TOTAL ........ 12,00``)."""
 
 
 def _is_label(text: str) -> bool:
@@ -259,10 +260,8 @@ def _date_candidates(layout: Layout) -> list[Candidate]:
         for line in layout.lines
         for m in find_dates(line.text)
     ]
-    days = sorted({c.value for c in found})
+    days = {c.value for c in found}
     for c in found:
-        c.features["rank"] = days.index(c.value) / max(1, len(days) - 1)
-        c.features["is_extreme"] = float(c.value == days[0])
         c.features["count"] = len(days) / 5.0
     return found
 

@@ -101,6 +101,9 @@ def find_vat_number(lines: list[Line]) -> Found | None:
 _HOLDER = re.compile(r"(titulaire(?: du compte)?|beneficiaire)\s*[:.]*\s*(?:\.{2,}\s*)?", re.IGNORECASE)
 
 
+_PUNCTUATION = re.compile(r"[\s.,:;_…'-]*")
+
+
 def find_holder(lines: list[Line]) -> Found | None:
     """The account holder: what follows a ``Titulaire`` or ``Bénéficiaire`` label, to the next separator."""
     for line in lines:
@@ -108,7 +111,7 @@ def find_holder(lines: list[Line]) -> Found | None:
         m = _HOLDER.search(folded)
         if not m:
             continue
-        start = m.end()
+        start = m.end() + len(_PUNCTUATION.match(line.text, m.end()).group())  # type: ignore[union-attr]
         rest = line.text[start:]
         cut = re.search(r"\s[-|]\s", rest)
         value = (rest[: cut.start()] if cut else rest).strip(" :.")

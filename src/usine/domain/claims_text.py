@@ -176,3 +176,15 @@ def _line(page: int, row: int, words: list[Word]) -> Line:
     return Line(
         page=page, row=row, words=tuple(words), text=" ".join(w.text for w in words), starts=tuple(starts)
     )
+
+
+def merged_rows(lines: list[Line]) -> list[Line]:
+    """One line per row, its columns joined left to right (a label and a value far apart meet)."""
+    rows: dict[tuple[int, int], list[Line]] = {}
+    for line in lines:
+        rows.setdefault((line.page, line.row), []).append(line)
+    merged = []
+    for (page, row), parts in sorted(rows.items()):
+        words = [word for part in sorted(parts, key=lambda p: p.x0) for word in part.words]
+        merged.append(_line(page, row, words))
+    return merged
