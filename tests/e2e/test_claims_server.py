@@ -2,7 +2,9 @@
 real headless Chromium (upload a generated invoice, correct a field, save, find the correction)."""
 
 import os
+import select as socket_select
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from claim_support import BASE, encrypted_pdf, generated_invoice
 from e2e.test_cli_and_server import Server, serving
 from support import wait_until
 from usine.adapters.db.tables import ClaimCorrectionRow
+from usine.services.claims_training import ClaimsTrainingResult
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -23,14 +26,17 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "claims-revi
 
 @pytest.fixture
 def claims_server(
-    claims_home: Path, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    claims_home: tuple[Path, ClaimsTrainingResult],
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[Server, Path, str]]:
     """``usine serve`` with the claims model only; yields the server, its object store and database."""
     objects = tmp_path / "objects"
     monkeypatch.setenv("USINE_SERVED_MODELS", "[]")
     monkeypatch.setenv("USINE_OBJECT_STORE_URL", str(objects))
     monkeypatch.setenv("USINE_CLAIMS_MAX_REQUEST_BYTES", "300000")
-    with serving(claims_home, database_url) as running:
+    with serving(claims_home[0], database_url) as running:
         yield running, objects, database_url
 
 
@@ -172,3 +178,40 @@ def test_the_review_page_corrects_and_saves_a_generated_invoice_in_a_real_browse
         driver.quit()
     assert corrections(database_url)["invoice.number"] == (invoice.truth["invoice.number"], "CORR-42", True)
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def peak_rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_huge_streamed_upload_is_refused_without_being_read_into_memory(
+    claims_server: tuple[Server, Path, str],
+) -> None:
+    server, objects, _ = claims_server
+    host, port = server.base.removeprefix("http://").split(":")
+    before = peak_rss_kib(server.process.pid)
+    preamble = b'--b\r\nContent-Disposition: form-data; name="files"; filename="big.pdf"\r\n\r\n'
+    chunk = b"%x\r\n%s\r\n" % (1 << 20, b"0" * (1 << 20))
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=120) as connection:
+        connection.sendall(
+            f"POST {BASE}/claim_files_extraction HTTP/1.1\r\nHost: {host}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+            + b"%x\r\n%s\r\n" % (len(preamble), preamble)
+        )
+        answered = False
+        while sent < 512 * (1 << 20) and not answered:  # offers up to 512 MiB
+            try:
+                connection.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += 1 << 20
+            answered = bool(socket_select.select([connection], [], [], 0)[0])
+        response = connection.recv(65536).decode(errors="replace")
+    assert response.startswith("HTTP/1.1 413"), response[:200]
+    assert "application/problem+json" in response
+    assert sent < 64 * (1 << 20)  # refused after the 300 kB limit plus what socket buffers hold
+    assert peak_rss_kib(server.process.pid) - before < 32 * 1024
+    assert not objects.exists() or not any(path.is_file() for path in objects.rglob("*"))

@@ -219,7 +219,11 @@ class UnsupportedMediaType(UsineError):
 
 
 class NoFileExtracted(UsineError):
-    """Every file of a claim upload was refused; each one's problem is listed."""
+    """Every file of a claim upload was refused; each one's problem is listed.
+
+    Its status is the files' common status (415 when none is a document, 503 when storage is
+    down for all), else 422.
+    """
 
     status = 422
     title = "No file extracted"
@@ -229,7 +233,7 @@ class NoFileExtracted(UsineError):
         statuses = {file["status"] for file in files}
         if len(statuses) == 1:
             (only,) = statuses
-            self.status = only if isinstance(only, int) and 400 <= only < 500 else 422
+            self.status = only if isinstance(only, int) and only >= 400 else 422
         names = ", ".join(repr(file["file"]) for file in files[:3])
         more = f" and {len(files) - 3} more" if len(files) > 3 else ""
         super().__init__(f"no file could be extracted: {names}{more}; see files for each one's reason")

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, func, select
 from claim_support import BASE, corrupt_pdf, encrypted_pdf, generated_invoice
 from usine.adapters.db.tables import ClaimCorrectionRow, ClaimExtractionRow
 from usine.api.app import create_app
+from usine.services.claims_training import ClaimsTrainingResult
 from usine.settings import Settings
 
 PROBLEM = "application/problem+json"
@@ -18,9 +19,9 @@ UPLOAD = f"{BASE}/claim_files_extraction"
 
 
 @pytest.fixture
-def settings(claims_home: Path, database_url: str, tmp_path: Path) -> Settings:
+def settings(claims_home: tuple[Path, ClaimsTrainingResult], database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        home=claims_home,
+        home=claims_home[0],
         database_url=database_url,
         object_store_url=str(tmp_path / "objects"),
         served_models=[],

@@ -41,3 +41,17 @@ def test_the_page_loads_only_assets_the_app_serves(client: TestClient) -> None:
 def test_a_prefilled_id_outside_the_charset_is_refused(client: TestClient) -> None:
     refused = client.get("/ui/claims", params={"customer_id": '"><script>'})
     assert refused.status_code == 422
+
+
+def test_the_openapi_document_describes_the_claim_routes_and_bodies(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    prefix = "/1.0.0/entities/{uom_code}/customers/{customer_id}/contracts/{contract_id}"
+    upload = document["paths"][f"{prefix}/claim_files_extraction"]["post"]
+    assert "files" in upload["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    save = document["paths"][f"{prefix}/save_extract"]["put"]
+    assert save["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ClaimIn"
+    }
+    schemas = document["components"]["schemas"]
+    assert {"ClaimIn", "InvoiceValues", "ClaimOut", "ClaimFilesOut"} <= schemas.keys()
+    assert "/ui/claims" not in document["paths"]

@@ -57,15 +57,16 @@
   const fileInput = byId("files");
   let dropped = null;
   const chosenFiles = () => (dropped && dropped.length ? dropped : Array.from(fileInput.files));
-  const showChosen = () => { byId("chosen").textContent = chosenFiles().map((f) => f.name).join(", "); };
-  fileInput.addEventListener("change", () => { dropped = null; showChosen(); });
+  // The file input names what was chosen with it; dropped files are named beside it.
+  const showDropped = () => { byId("chosen").textContent = dropped.map((f) => f.name).join(", "); };
+  fileInput.addEventListener("change", () => { dropped = null; byId("chosen").textContent = ""; });
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (event) => {
     event.preventDefault();
     drop.classList.remove("over");
     dropped = Array.from(event.dataTransfer.files);
-    showChosen();
+    showDropped();
   });
 
   byId("upload").addEventListener("submit", async (event) => {
