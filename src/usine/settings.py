@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     reload_interval_s: Annotated[float, Field(ge=0)] = Field(
         default=30.0, description="How often the serving alias is checked for a new version; 0 never."
     )
+    reason_codes: Annotated[int, Field(ge=0, le=50)] = Field(
+        default=3,
+        description="Reason codes (features that pushed the score up most) in each prediction; 0: none.",
+    )
     auto_migrate: bool = Field(
         default=True, description="Upgrade the database schema when the server starts."
     )
