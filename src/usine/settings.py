@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         default=0.70,
         description="Quality gate: a new version becomes champion only above this.",
     )
+    gate_beat_champion: bool = Field(
+        default=True,
+        description="Quality gate: a new version must also reach the champion's AUC on its held-out rows.",
+    )
     random_seed: int = 42
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
