@@ -77,7 +77,7 @@ def run_training(
         beat_champion=settings.gate_beat_champion,
     )
     if definition is not None:
-        declared = read_declaration(definition, {credit.MODEL_NAME: blocks})
+        declared = read_declaration(definition, {credit.MODEL_NAME: [*blocks, *credit.optional_blocks()]})
         blocks, seed = declared.blocks, seed if seed is not None else declared.seed
     with stages(console) as stage:
         result = run_blocks(

@@ -99,7 +99,9 @@ def check_table(frame: pd.DataFrame, schema: TableSchema) -> list[Problem]:
         present = set(labels[~unknown])
         if len(present) < 2:
             problems.append(
-                Problem(schema.target, f"needs both classes {list(schema.classes)}, found {sorted(present)}")
+                Problem(
+                    schema.target, f"must hold both classes {list(schema.classes)}, found {sorted(present)}"
+                )
             )
     if not schema.allow_duplicates:
         duplicated = frame.duplicated(keep="first")

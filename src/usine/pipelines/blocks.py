@@ -239,8 +239,9 @@ class LoadSql(Block):
         try:
             with engine.connect() as connection:
                 frame = pd.read_sql_query(text(self.query), connection)
-        except SQLAlchemyError as exc:
-            raise TrainingDataError(f"the training query failed: {exc.__class__.__name__}: {exc}") from exc
+        except (SQLAlchemyError, pd.errors.DatabaseError) as exc:
+            reason = str(exc).splitlines()[0]
+            raise TrainingDataError(f"the training query failed: {reason}") from exc
         finally:
             engine.dispose()
         digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())

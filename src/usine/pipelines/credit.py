@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ from usine.pipelines.blocks import (
     run_pipeline,
 )
 from usine.pipelines.lifecycle import CompareWithChampion, Promote, Register
-from usine.pipelines.modelling import Evaluate, Featurize, Fit, calibrated_boosting, one_hot_encoder
+from usine.pipelines.modelling import Evaluate, Featurize, Fit, Tune, calibrated_boosting, one_hot_encoder
 
 MODEL_NAME = "credit"
 TARGET = "creditability"
@@ -125,6 +126,15 @@ LIMITS = (
 )
 
 
+# Protected attributes the data holds, for the fairness report.
+PROTECTED = (
+    ProtectedAttribute("sex", "personal_status_and_sex", separator=":"),
+    ProtectedAttribute("age_band", "age_in_years", bands=(25, 35, 50)),
+)
+# An applicant is approved when the predicted probability of default is below this.
+APPROVAL_THRESHOLD = 0.5
+
+
 @dataclass(frozen=True)
 class CreditData:
     """The credit data, split for training and held-out evaluation."""
@@ -188,6 +198,16 @@ def credit_pipeline(
     ]
 
 
+def optional_blocks() -> list[Block]:
+    """Blocks a pipeline file may add to the credit pipeline, declared with credit's defaults."""
+    space: dict[str, list[Any]] = {
+        "learning_rate": [0.03, 0.05, 0.1],
+        "max_leaf_nodes": [7, 15, 31],
+        "l2_regularization": [0.0, 1.0],
+    }
+    return [Tune(space=space, params=default_params())]
+
+
 def prepare_credit_data(path: Path | None = None, seed: int = 42, test_size: float = 0.2) -> CreditData:
     """Load, check and split the credit data (stratified on the target), as the pipeline does.
 
@@ -220,12 +240,3 @@ def build_pipeline(features: list[FeatureSpec], params: dict[str, float | int | 
 def label_names(target: np.ndarray) -> np.ndarray:
     """Map 0/1 targets back to the class names the model is fitted on."""
     return np.where(target == 1, POSITIVE_CLASS, CLASSES[0])
-
-
-# Protected attributes the data holds, for the fairness report.
-PROTECTED = (
-    ProtectedAttribute("sex", "personal_status_and_sex", separator=":"),
-    ProtectedAttribute("age_band", "age_in_years", bands=(25, 35, 50)),
-)
-# An applicant is approved when the predicted probability of default is below this.
-APPROVAL_THRESHOLD = 0.5

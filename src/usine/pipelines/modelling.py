@@ -114,11 +114,13 @@ def _pipeline(state: RunState, params: dict[str, Any]) -> Pipeline:
 class Tune(Block):
     """Bounded random search of hyper-parameters, each trial a nested MLflow run.
 
-    Each of ``trials`` parameter sets drawn from ``space`` (seeded) is scored by ``folds``-fold
-    cross-validated ROC AUC on the training part only; the best set goes to ``fit``.
+    Each of ``trials`` parameter sets drawn from ``space`` (seeded) over the base ``params``
+    is scored by ``folds``-fold cross-validated ROC AUC on the training part only; the best
+    set goes to ``fit``.
     """
 
     space: dict[str, list[Any]]
+    params: dict[str, Any]
     trials: int = 8
     folds: int = 3
     kind: ClassVar[str] = "tune"
@@ -135,7 +137,7 @@ class Tune(Block):
                 state.run_id = registry.start_run(f"{state.model_name}-seed{state.seed}")
         best: tuple[float, dict[str, Any]] | None = None
         for number, drawn in enumerate(ParameterSampler(self.space, self.trials, random_state=state.seed)):
-            params = {**state.params, **drawn}
+            params = {**self.params, **drawn}
             auc = float(
                 cross_val_score(_pipeline(state, params), inputs, labels, cv=folds, scoring="roc_auc").mean()
             )
