@@ -101,8 +101,11 @@ class Featurize(Block):
     def run(self, state: RunState) -> None:
         """Build the contract and the encoder."""
         frame = need(state.frame, "frame")
-        target = need(state.schema, "schema").target
-        state.features = feature_specs(frame, target, self.numeric)
+        schema = need(state.schema, "schema")
+        # Only the schema's columns are inputs: an extra column (an id, a date) never leaks in.
+        declared = {*schema.numeric, *schema.categorical}
+        inputs = [column for column in frame.columns if column in declared]
+        state.features = feature_specs(frame[[*inputs, schema.target]], schema.target, self.numeric)
         state.encoder = one_hot_encoder(state.features)
 
 
