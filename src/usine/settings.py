@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         default=0.70,
         description="Quality gate: a new version becomes champion only above this.",
     )
+    gate_beat_champion: bool = Field(
+        default=True,
+        description="Quality gate: a new version must also reach the champion's AUC on its held-out rows.",
+    )
     random_seed: int = 42
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
@@ -142,6 +146,10 @@ class Settings(BaseSettings):
     )
     reload_interval_s: Annotated[float, Field(ge=0)] = Field(
         default=30.0, description="How often the serving alias is checked for a new version; 0 never."
+    )
+    reason_codes: Annotated[int, Field(ge=0, le=50)] = Field(
+        default=3,
+        description="Reason codes (features that pushed the score up most) in each prediction; 0: none.",
     )
     auto_migrate: bool = Field(
         default=True, description="Upgrade the database schema when the server starts."

@@ -55,7 +55,9 @@ class TrainingRun:
     spec: ModelSpec
     model: Any
     trusted_types: list[str] = field(default_factory=list)
-    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,12 @@ class ModelRegistry:
 
         """
         mlflow.set_tracking_uri(self.tracking_uri)
-        with mlflow.start_run(experiment_id=self._experiment_id(), run_name=run.run_name) as active:
+        started = (
+            mlflow.start_run(run_id=run.run_id)
+            if run.run_id
+            else mlflow.start_run(experiment_id=self._experiment_id(), run_name=run.run_name)
+        )
+        with started as active:
             mlflow.log_params(run.params)
             mlflow.log_metrics(run.metrics)
             mlflow.set_tags(run.tags)
@@ -182,6 +189,8 @@ class ModelRegistry:
                 mlflow.log_input(dataset, context="training")
             for artifact_file, content in run.artifacts.items():
                 mlflow.log_dict(content, artifact_file)
+            for artifact_file, text in run.texts.items():
+                mlflow.log_text(text, artifact_file)
             model_uri = _log_sklearn_model(
                 run.model,
                 signature_for(run.spec.features),
@@ -228,6 +237,53 @@ class ModelRegistry:
                 f"model {name!r} version {version} was trained on other features than this usine computes"
             )
         return mlflow.sklearn.load_model(uri)
+
+    def start_run(self, run_name: str) -> str:
+        """Create a training run that later calls (trials, :meth:`log_training`) fill in."""
+        created = self.client.create_run(self._experiment_id(), run_name=run_name)
+        return str(created.info.run_id)
+
+    def log_trial(
+        self, parent_run_id: str, run_name: str, params: dict[str, Any], metrics: dict[str, float]
+    ) -> str:
+        """Log one hyper-parameter trial as a run nested under ``parent_run_id``."""
+        trial = self.client.create_run(
+            self._experiment_id(), run_name=run_name, tags={"mlflow.parentRunId": parent_run_id}
+        )
+        run_id = str(trial.info.run_id)
+        for key, value in params.items():
+            self.client.log_param(run_id, key, value)
+        for key, number in metrics.items():
+            self.client.log_metric(run_id, key, number)
+        self.client.set_terminated(run_id)
+        return run_id
+
+    def delete_version(self, name: str, version: str) -> None:
+        """Remove a registered version (used to undo a registration that failed half-way)."""
+        self.client.delete_model_version(name, version)
+
+    def remove_alias(self, name: str, alias: str) -> None:
+        """Unset ``alias`` of ``name`` if it is set."""
+        if self.version_for_alias(name, alias) is not None:
+            self.client.delete_registered_model_alias(name, alias)
+
+    def log_texts(self, run_id: str, texts: dict[str, str]) -> None:
+        """Add text artefacts (path in the run -> content) to a finished run."""
+        for artifact_file, text in texts.items():
+            self.client.log_text(run_id, text, artifact_file)
+
+    def read_text(self, run_id: str, artifact_file: str) -> str:
+        """A text artefact of a run.
+
+        Raises:
+            ModelNotFound: the run holds no such artefact.
+
+        """
+        mlflow.set_tracking_uri(self.tracking_uri)
+        try:
+            return str(mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact_file}"))
+        except (MlflowException, OSError) as exc:
+            raise ModelNotFound(f"run {run_id} holds no {artifact_file}: {exc}") from exc
 
     def log_job(
         self, experiment: str, run_name: str, params: dict[str, str], metrics: dict[str, float]

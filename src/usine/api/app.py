@@ -95,7 +95,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.holder = holder
     app.state.registry = registry
     app.state.predictions = PredictionService(
-        holder, log, writer, batcher, settings.max_records, settings.log_predictions
+        holder, log, writer, batcher, settings.max_records, settings.log_predictions, settings.reason_codes
     )
     for model in holder.served():
         logger.info("serving %s version %s (%s)", model.name, model.version, model.alias)

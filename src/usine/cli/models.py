@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from usine.services.models import list_models, open_registry
+from usine.services.models import list_models, model_card, open_registry
 from usine.services.models import package as package_version
 from usine.services.models import promote as promote_version
 from usine.services.models import rollback as rollback_version
@@ -44,12 +44,27 @@ def list_command(name: Annotated[str | None, typer.Argument(help="Only this mode
     console.print(table)
 
 
+@app.command("card")
+def card(
+    name: Annotated[str, typer.Argument(help="Registered model name, e.g. credit.")],
+    version: Annotated[str, typer.Option(help="The registered version.")],
+    out: Annotated[Path, typer.Option(help="File to write: .html for the page, .md for Markdown.")],
+) -> None:
+    """Write the model card of a version (data, metrics, figures, fairness, intended use, limits)."""
+    html = out.suffix.lower() in {".html", ".htm"}
+    text = model_card(open_registry(load_settings()), name, version, html)
+    out.write_text(text, encoding="utf-8")
+    console.print(f"[green]wrote[/] {out}", highlight=False)
+
+
 def promote(
     name: Annotated[str, typer.Argument(help="Registered model name, e.g. credit.")],
-    version: Annotated[str, typer.Option(help="The version to promote.")],
+    version: Annotated[
+        str | None, typer.Option(help="The version to promote; the challenger by default.")
+    ] = None,
     to: Annotated[str, typer.Option(help="The alias to move.")] = "champion",
 ) -> None:
-    """Move an alias (champion by default) to a version."""
+    """Move an alias (champion by default) to a version (the challenger by default)."""
     moved = promote_version(open_registry(load_settings()), name, version, to)
     before = f"from version {moved.previous} " if moved.previous else ""
     console.print(f"{moved.name}: alias {moved.alias!r} moved {before}to version {moved.current}")

@@ -13,9 +13,11 @@ from rich.table import Table
 from usine.cli.claims import run_claims_training
 from usine.cli.progress import stages
 from usine.domain.errors import QualityGateFailed
+from usine.pipelines import credit
+from usine.pipelines.declaration import read_declaration
 from usine.services.models import open_registry
 from usine.services.notifications import channels_for, notified
-from usine.services.training import TrainingResult, train_credit
+from usine.services.training import TrainingResult, run_blocks
 from usine.settings import Settings, load_settings
 
 console = Console()
@@ -30,16 +32,22 @@ class Pipeline(StrEnum):
 
 def train(
     pipeline: Annotated[Pipeline, typer.Argument(help="The pipeline to run.")] = Pipeline.CREDIT,
-    data: Annotated[Path | None, typer.Option(help="Training CSV; the vendored data set by default.")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Training CSV or Parquet file; the vendored data set by default.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (USINE_RANDOM_SEED by default).")] = None,
+    definition: Annotated[
+        Path | None,
+        typer.Option("--pipeline-file", help="YAML file naming the blocks to run and their parameters."),
+    ] = None,
 ) -> None:
-    """Train a model, log the run to MLflow, register it; the quality gate decides the champion."""
+    """Train a model, log the run to MLflow, register it as challenger; the gate decides the champion."""
     settings = load_settings()
     if pipeline is Pipeline.CLAIMS:
         train_claims_pipeline(settings, seed)
         return
     with notified(channels_for(settings), f"train {pipeline.value}") as facts:
-        result = run_training(settings, data=data, seed=seed)
+        result = run_training(settings, data=data, seed=seed, definition=definition)
         facts.update(
             version=result.version,
             run_id=result.run_id,
@@ -48,8 +56,7 @@ def train(
         )
         if not result.promoted:
             raise QualityGateFailed(
-                f"{result.name} version {result.version} registered but not promoted: "
-                f"AUC {result.metrics['roc_auc']:.3f} < {result.min_auc:.3f} (USINE_MIN_AUC)"
+                f"{result.name} version {result.version} registered as challenger, {_refusal(result)}"
             )
 
 
@@ -71,23 +78,50 @@ def train_claims_pipeline(settings: Settings, seed: int | None) -> None:
             )
 
 
-def run_training(settings: Settings, data: Path | None = None, seed: int | None = None) -> TrainingResult:
-    """Train the credit model with a progress display and print its metrics."""
+def _refusal(result: TrainingResult) -> str:
+    auc = result.metrics["roc_auc"]
+    if auc < result.min_auc:
+        return f"not promoted: AUC {auc:.3f} < {result.min_auc:.3f} (USINE_MIN_AUC)"
+    champion = result.champion
+    theirs = champion.metrics["roc_auc"] if champion and champion.metrics else float("nan")
+    which = champion.version if champion else "?"
+    return f"not promoted: AUC {auc:.3f} < {theirs:.3f} of champion version {which} on the same rows"
+
+
+def run_training(
+    settings: Settings, data: Path | None = None, seed: int | None = None, definition: Path | None = None
+) -> TrainingResult:
+    """Train the credit model with a progress display per block and print its metrics."""
     registry = open_registry(settings)
+    blocks = credit.credit_pipeline(
+        data,
+        min_auc=settings.min_auc,
+        alias=settings.serving_alias,
+        beat_champion=settings.gate_beat_champion,
+    )
+    if definition is not None:
+        declared = read_declaration(definition, {credit.MODEL_NAME: [*blocks, *credit.optional_blocks()]})
+        blocks, seed = declared.blocks, seed if seed is not None else declared.seed
     with stages(console) as stage:
-        result = train_credit(
+        result = run_blocks(
             registry,
-            min_auc=settings.min_auc,
-            alias=settings.serving_alias,
+            blocks,
+            name=credit.MODEL_NAME,
             seed=settings.random_seed if seed is None else seed,
-            data_path=data,
+            min_auc=settings.min_auc,
             step=stage,
         )
     table = Table(title=f"{result.name} version {result.version} (run {result.run_id[:8]})")
     table.add_column("metric")
     table.add_column("held-out value", justify="right")
+    champion = result.champion.metrics if result.champion and result.champion.metrics else None
+    if champion is not None and result.champion is not None:
+        table.add_column(f"champion (v{result.champion.version}), same rows", justify="right")
     for metric, value in result.metrics.items():
-        table.add_row(metric, f"{value:.4f}")
+        row = [metric, f"{value:.4f}"]
+        if champion is not None:
+            row.append(f"{champion[metric]:.4f}")
+        table.add_row(*row)
     console.print(table)
     if result.promoted:
         console.print(f"[green]quality gate passed[/]: version {result.version} is now {result.alias!r}")

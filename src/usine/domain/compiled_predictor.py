@@ -88,6 +88,14 @@ class RecordEncoder:
             encoded[rows[known], block.offset + codes[known]] = 1.0
         return encoded
 
+    def column_sources(self) -> np.ndarray:
+        """For each output column, the position among ``columns`` of the field it encodes."""
+        sources = np.zeros(self.width, dtype=np.intp)
+        sources[self._numeric_targets] = self._numeric_sources
+        for block in self._categorical:
+            sources[block.offset : block.offset + len(block.categories)] = block.source
+        return sources
+
 
 def compile_encoder(transformer: Any, columns: list[str]) -> RecordEncoder | None:
     """Compile a fitted ``ColumnTransformer`` of one-hot encoders and pass-throughs.
@@ -244,27 +252,43 @@ def compile_predictor(model: Any, spec: ModelSpec) -> CompiledPredictor | None:
     classifier is a binary ``HistGradientBoostingClassifier`` or a ``CalibratedClassifierCV``
     (sigmoid or isotonic) of them.
     """
-    if not isinstance(model, Pipeline) or len(model.steps) != 2:
+    parts = compilable_parts(model, spec)
+    if parts is None:
         return None
-    encoder = compile_encoder(model.steps[0][1], [feature.name for feature in spec.features])
-    classifier = model.steps[1][1]
-    if encoder is None or len(classifier.classes_) != 2:
-        return None
-    positive = [str(label) for label in classifier.classes_].index(spec.positive_class)
+    encoder, classifier, positive = parts
     try:
         if isinstance(classifier, HistGradientBoostingClassifier):
             trees = TreeEnsemble([classifier])
             return CompiledPredictor(
                 encoder, trees, lambda raw: classifier._loss.predict_proba(raw[:, 0])[:, positive]
             )
-        if isinstance(classifier, CalibratedClassifierCV) and _calibrates_boosting(classifier):
-            folds = classifier.calibrated_classifiers_
-            trees = TreeEnsemble([fold.estimator for fold in folds])
-            calibrators = [fold.calibrators[0] for fold in folds]
-            return CompiledPredictor(encoder, trees, lambda raw: _mean_calibrated(raw, calibrators, positive))
+        folds = classifier.calibrated_classifiers_
+        trees = TreeEnsemble([fold.estimator for fold in folds])
+        calibrators = [fold.calibrators[0] for fold in folds]
+        return CompiledPredictor(encoder, trees, lambda raw: _mean_calibrated(raw, calibrators, positive))
     except ValueError:
         return None
-    return None
+
+
+def compilable_parts(model: Any, spec: ModelSpec) -> tuple[RecordEncoder, Any, int] | None:
+    """The compiled encoder, the boosting classifier and the positive class index, or ``None``.
+
+    The classifier is a binary ``HistGradientBoostingClassifier`` or a ``CalibratedClassifierCV``
+    (sigmoid or isotonic) of them; any other pipeline shape gives ``None``.
+    """
+    if not isinstance(model, Pipeline) or len(model.steps) != 2:
+        return None
+    encoder = compile_encoder(model.steps[0][1], [feature.name for feature in spec.features])
+    classifier = model.steps[1][1]
+    if encoder is None or len(classifier.classes_) != 2:
+        return None
+    boosting = isinstance(classifier, HistGradientBoostingClassifier)
+    if not boosting and not (
+        isinstance(classifier, CalibratedClassifierCV) and _calibrates_boosting(classifier)
+    ):
+        return None
+    positive = [str(label) for label in classifier.classes_].index(spec.positive_class)
+    return encoder, classifier, positive
 
 
 def _calibrates_boosting(classifier: Any) -> bool:

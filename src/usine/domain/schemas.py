@@ -8,11 +8,26 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+class ReasonOut(BaseModel):
+    """A reason code: how much one input feature pushed this score."""
+
+    feature: str
+    value: Any = Field(description="The record's value of the feature.")
+    contribution: float = Field(
+        description="TreeSHAP contribution to the log-odds of the positive class; positive pushes "
+        "towards it (for credit: towards default)."
+    )
+
+
 class ScoreOut(BaseModel):
     """One scored record."""
 
     id: str = Field(description="Id of the logged prediction: use it to send feedback or erase it.")
     score: float = Field(description="Probability of the positive class (for credit: default).")
+    reasons: list[ReasonOut] = Field(
+        description="The features that pushed the score towards the positive class most, strongest "
+        "first (USINE_REASON_CODES of them; empty for a model served natively)."
+    )
 
 
 class PredictionsOut(BaseModel):

@@ -18,7 +18,8 @@ CURRENT_COLOUR = "#d62728"
 ESTIMATE_COLOUR = "#1f77b4"
 
 
-def _svg(figure: Figure, title: str) -> str:
+def to_svg(figure: Figure, title: str) -> str:
+    """Title a figure and render it as an inline SVG document (no date, so reruns are identical)."""
     figure.suptitle(title, fontsize=10)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -36,7 +37,7 @@ def distribution(drift: FeatureDrift) -> str:
     axes.set_xticks(positions, drift.bins, rotation=35, ha="right", fontsize=7)
     axes.set_ylabel("share of rows")
     axes.legend(fontsize=8)
-    return _svg(figure, f"{drift.feature}: PSI {drift.psi:.3f}, {drift.distance_name} {drift.distance:.3f}")
+    return to_svg(figure, f"{drift.feature}: PSI {drift.psi:.3f}, {drift.distance_name} {drift.distance:.3f}")
 
 
 def scores_over_time(timeline: Sequence[TimeBucket]) -> str:
@@ -79,7 +80,7 @@ def _timeline_svg(figure: Figure, axes: Axes, ylabel: str, ylim: tuple[float, fl
     axes.legend(fontsize=8)
     axes.set_xlabel("UTC")
     figure.autofmt_xdate()
-    return _svg(figure, title)
+    return to_svg(figure, title)
 
 
 def reliability_diagram(bins: Sequence[ReliabilityBin]) -> str:
@@ -90,7 +91,7 @@ def reliability_diagram(bins: Sequence[ReliabilityBin]) -> str:
     axes.plot([b.mean_score for b in bins], [b.observed_rate for b in bins], marker="o", color=CURRENT_COLOUR)
     axes.set_xlabel("mean score")
     axes.set_ylabel("observed rate")
-    return _svg(figure, "Calibration (labelled predictions)")
+    return to_svg(figure, "Calibration (labelled predictions)")
 
 
 def _times(timeline: Sequence[TimeBucket]) -> np.ndarray:

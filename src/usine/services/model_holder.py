@@ -18,6 +18,7 @@ from usine.domain.compiled_predictor import (
     probe_records,
 )
 from usine.domain.errors import ModelLoadFailed, ModelNotFound, ModelNotReady
+from usine.domain.explanations import RecordExplainer, compile_explainer
 from usine.domain.features import InputSchema, Record
 from usine.domain.model_spec import ModelSpec, Predictor, ProbabilityModel
 from usine.services.metrics import MODEL_LOAD_SECONDS, MODEL_RELOADS
@@ -64,6 +65,7 @@ class ServedModel:
     schema: InputSchema
     predictor: Scorer
     scores_inline: bool = False
+    explainer: RecordExplainer | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,9 @@ class ModelHolder:
             schema=loaded.spec.input_schema(),
             predictor=predictor,
             scores_inline=isinstance(predictor, CompiledPredictor),
+            explainer=compile_explainer(loaded.model, loaded.spec)
+            if isinstance(predictor, CompiledPredictor)
+            else None,
         )
         MODEL_LOAD_SECONDS.labels(name, version).set(time.perf_counter() - started)
         return served

@@ -33,11 +33,39 @@ class Promotion:
     current: str
 
 
-def promote(registry: ModelRegistry, name: str, version: str, alias: str) -> Promotion:
-    """Point ``alias`` of ``name`` at ``version``; raises ``ModelNotFound`` if absent."""
+CHALLENGER = "challenger"
+
+
+def promote(registry: ModelRegistry, name: str, version: str | None, alias: str) -> Promotion:
+    """Point ``alias`` of ``name`` at ``version`` (the challenger's when ``None``).
+
+    Promoting the challenger clears the ``challenger`` alias: it is now what ``alias`` names.
+
+    Raises:
+        ModelNotFound: no such version, or no challenger when no version is named.
+
+    """
+    challenger = registry.version_for_alias(name, CHALLENGER)
+    chosen = version or challenger
+    if chosen is None:
+        raise ModelNotFound(f"{name!r} has no challenger: name a version with --version")
     previous = registry.version_for_alias(name, alias)
-    registry.set_alias(name, alias, version)
-    return Promotion(name=name, alias=alias, previous=previous, current=version)
+    registry.set_alias(name, alias, chosen)
+    if alias != CHALLENGER and chosen == challenger:
+        registry.remove_alias(name, CHALLENGER)
+    return Promotion(name=name, alias=alias, previous=previous, current=chosen)
+
+
+def model_card(registry: ModelRegistry, name: str, version: str, html: bool) -> str:
+    """The model card of a registered version, as HTML or Markdown.
+
+    Raises:
+        ModelNotFound: no such version, or it was registered without a card.
+
+    """
+    registered = registry.get_version(name, version)
+    suffix = "html" if html else "md"
+    return registry.read_text(registered.run_id, f"evaluation/model_card.{suffix}")
 
 
 def load_version(registry: ModelRegistry, name: str, version: str | None, alias: str) -> LoadedVersion:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from usine.domain.errors import FieldError, InvalidInput, PayloadTooLarge
+from usine.domain.explanations import Reason
+from usine.domain.features import Record
 from usine.domain.predictions import (
     Feedback,
     LoggedPrediction,
@@ -22,7 +24,7 @@ from usine.domain.predictions import (
 )
 from usine.services.batching import MicroBatcher
 from usine.services.metrics import PREDICTIONS, SCORES
-from usine.services.model_holder import ModelHolder
+from usine.services.model_holder import ModelHolder, ServedModel
 from usine.services.prediction_writer import PredictionWriter
 
 # Lists longer than this are validated on a worker thread, not on the event loop.
@@ -38,6 +40,7 @@ class ScoredBatch:
     request_id: str
     single: bool
     records: list[PredictionRecord]
+    reasons: list[list[Reason]]
 
 
 class PredictionService:
@@ -50,6 +53,7 @@ class PredictionService:
         batcher: coalesces concurrent model calls.
         max_records: most records accepted in one request.
         log_predictions: whether new predictions are logged at all.
+        reason_codes: reason codes returned with each score (0: none).
 
     """
 
@@ -61,6 +65,7 @@ class PredictionService:
         batcher: MicroBatcher,
         max_records: int,
         log_predictions: bool = True,
+        reason_codes: int = 0,
     ) -> None:
         self.holder = holder
         self.log = log
@@ -68,6 +73,7 @@ class PredictionService:
         self.batcher = batcher
         self.max_records = max_records
         self.log_predictions = log_predictions
+        self.reason_codes = reason_codes
 
     async def predict(self, name: str, payload: object, request_id: str | None = None) -> ScoredBatch:
         """Validate, score and log one record or a list of records.
@@ -96,6 +102,7 @@ class PredictionService:
         else:
             records, single = model.schema.validate(payload)
         scores = await self.batcher.score(model, records)
+        reasons = await self._reasons(model, records)
         latency_ms = (time.perf_counter() - started) * 1000.0
         now = datetime.now(UTC)
         request = request_id or uuid.uuid4().hex
@@ -124,7 +131,16 @@ class PredictionService:
             request_id=request,
             single=single,
             records=logged,
+            reasons=reasons,
         )
+
+    async def _reasons(self, model: ServedModel, records: list[Record]) -> list[list[Reason]]:
+        """Reason codes of each record, or empty lists when the model has no explainer."""
+        if model.explainer is None or self.reason_codes == 0:
+            return [[] for _ in records]
+        if len(records) > VALIDATE_INLINE_RECORDS:
+            return await asyncio.to_thread(model.explainer.reasons, records, self.reason_codes)
+        return model.explainer.reasons(records, self.reason_codes)
 
     def get(self, prediction_id: str) -> LoggedPrediction:
         """A logged prediction with its feedback; raises ``PredictionNotFound``.

@@ -72,6 +72,10 @@ def test_one_record_is_scored_logged_and_read_back(
     assert response.headers["X-Request-ID"] == "loan-42"
     (prediction,) = body["predictions"]
     assert 0.0 < prediction["score"] < 1.0
+    reasons = prediction["reasons"]  # USINE_REASON_CODES (3) features that pushed towards default most
+    assert len(reasons) == 3
+    assert [r["contribution"] for r in reasons] == sorted((r["contribution"] for r in reasons), reverse=True)
+    assert all(credit_record[r["feature"]] == r["value"] for r in reasons)
     logged = client.get(f"/1.0.0/predictions/{prediction['id']}").json()
     assert logged["inputs"] == credit_record
     assert logged["score"] == prediction["score"]

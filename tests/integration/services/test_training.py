@@ -33,10 +33,14 @@ def test_the_run_records_data_hash_commit_params_and_reference(
     assert run.data.tags["usine.git_commit"]
     assert run.data.params["seed"] == "42"
     assert run.data.params["calibration"] == "sigmoid"
-    assert set(run.data.metrics) == {"roc_auc", "gini", "ks", "brier", "log_loss"}
+    assert {"roc_auc", "gini", "ks", "brier", "log_loss"} <= set(run.data.metrics)
     assert run.inputs.dataset_inputs[0].dataset.digest == expected_hash[:16]
     reference_file = Path(
-        mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="reference")
+        mlflow.artifacts.download_artifacts(
+            run_id=result.run_id,
+            artifact_path="reference",
+            tracking_uri=Settings(home=home).mlflow_tracking_uri,
+        )
     )
     reference = json.loads((reference_file / "statistics.json").read_text())
     assert reference["rows"] == 800
@@ -50,6 +54,7 @@ def test_a_version_below_the_gate_is_registered_but_not_champion(
     assert not result.promoted
     registry = open_registry(settings)
     assert registry.version_for_alias("credit", "champion") is None
+    assert registry.version_for_alias("credit", "challenger") == "1"
     assert [v.version for v in registry.list_versions("credit")] == ["1"]
 
 
@@ -63,9 +68,10 @@ def test_promotion_moves_the_alias_and_remembers_the_previous_version(
     gated_home: tuple[Settings, TrainingResult],
 ) -> None:
     registry = open_registry(gated_home[0])
-    first = promote(registry, "credit", "1", "champion")
+    first = promote(registry, "credit", None, "champion")  # no version: the challenger
     assert (first.previous, first.current) == (None, "1")
     assert registry.version_for_alias("credit", "champion") == "1"
+    assert registry.version_for_alias("credit", "challenger") is None
 
 
 def test_rollback_returns_the_champion_to_the_version_it_left_and_back(

@@ -67,7 +67,10 @@ async def create_predictions(
             "model": batch.model_name,
             "version": batch.model_version,
             "request_id": batch.request_id,
-            "predictions": [{"id": record.id, "score": record.score} for record in batch.records],
+            "predictions": [
+                {"id": record.id, "score": record.score, "reasons": [vars(reason) for reason in reasons]}
+                for record, reasons in zip(batch.records, batch.reasons, strict=True)
+            ],
         }
     )
     return Response(content, media_type="application/json", headers={"X-Request-ID": batch.request_id})

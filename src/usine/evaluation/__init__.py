@@ -1,0 +1,1 @@
+"""What a model-risk reviewer reads about a trained version: figures and the model card."""
