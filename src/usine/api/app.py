@@ -16,14 +16,17 @@ from fastapi_offline import FastAPIOffline
 from threadpoolctl import threadpool_limits
 
 from usine import __version__
+from usine.adapters.db.api_keys import SqlApiKeyStore
 from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.registry import ModelRegistry
 from usine.adapters.spool import Spool
+from usine.api.auth import AUTH_RESPONSES
 from usine.api.errors import install_error_handlers
 from usine.api.request_metrics import RequestMetrics
 from usine.api.routes import health, metrics, models, monitoring, predictions
+from usine.services.access import Authenticator, check_keys_defined
 from usine.services.batching import MicroBatcher
 from usine.services.metrics import forget_this_process
 from usine.services.model_holder import ModelHolder
@@ -53,8 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (health.router, models.router, predictions.router, monitoring.router):
-        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router, prefix=API_PREFIX)
+    for router in (models.router, predictions.router, monitoring.router):
+        app.include_router(router, prefix=API_PREFIX, responses=AUTH_RESPONSES)
     app.include_router(metrics.router)
     app.add_middleware(RequestMetrics)
     app.openapi = lambda: _openapi_with_model_schemas(app)  # type: ignore[method-assign]
@@ -75,6 +79,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings.database_url, settings.database_timeout_s)
     if settings.auto_migrate:
         await run_in_threadpool(upgrade, engine)
+    keys = SqlApiKeyStore(engine)
+    await run_in_threadpool(check_keys_defined, settings, keys)
+    app.state.authenticator = Authenticator(keys, settings.api_key_cache_ttl_s)
     holder = ModelHolder(settings.served_models, settings.serving_alias)
     registry = ModelRegistry(
         settings.mlflow_tracking_uri,

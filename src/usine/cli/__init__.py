@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from usine import __version__
-from usine.cli import batch, db, models, monitor, quickstart, schedule, serve, simulate, train
+from usine.cli import batch, db, keys, models, monitor, quickstart, schedule, serve, simulate, train
 from usine.domain.errors import (
     ConfigurationError,
     EmptyWindow,
@@ -43,6 +43,7 @@ app.command("schedule", context_settings={"allow_extra_args": True, "ignore_unkn
 )
 app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
 app.command("monitor")(monitor.monitor)
 app.add_typer(simulate.app, name="simulate")
 

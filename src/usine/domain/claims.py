@@ -62,9 +62,7 @@ class Invoice(BaseModel):
 
     number: Extracted[str] = Field(default_factory=Extracted[str])
     date: Extracted[dt.date] = Field(default_factory=Extracted[dt.date])
-    currency: Extracted[str] = Field(
-        default_factory=Extracted[str], description="ISO 4217 code, e.g. EUR."
-    )
+    currency: Extracted[str] = Field(default_factory=Extracted[str], description="ISO 4217 code, e.g. EUR.")
     total_excl_tax: Extracted[Decimal] = Field(default_factory=Extracted[Decimal])
     vat_amount: Extracted[Decimal] = Field(default_factory=Extracted[Decimal])
     vat_rate: Extracted[Decimal] = Field(
@@ -125,9 +123,7 @@ class FileExtraction(BaseModel):
     """Everything extracted from one file."""
 
     file_name: str = Field(description="The client's file name, for display only.")
-    file_key: str = Field(
-        description="Content-addressed key of the stored raw file (sha256 of its bytes)."
-    )
+    file_key: str = Field(description="Content-addressed key of the stored raw file (sha256 of its bytes).")
     media_type: str
     pages: int = Field(ge=0)
     text_source: TextSource | None = None

@@ -85,6 +85,9 @@ class ReadinessOut(BaseModel):
         default=None,
         description="Models whose new version failed to load; the version in `models` still serves.",
     )
+    warnings: list[str] | None = Field(
+        default=None, description="What is ready but unsafe, e.g. authentication off (profile dev)."
+    )
 
 
 class ReloadOut(BaseModel):

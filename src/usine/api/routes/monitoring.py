@@ -10,12 +10,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from usine.adapters.db.engine import make_engine
+from usine.api.auth import scoped
+from usine.domain.access import Scope
 from usine.domain.monitoring import MonitoringReport
 from usine.monitoring.report import render_report
 from usine.services.monitoring import MonitoringService, open_monitoring, window_query
 from usine.settings import Settings
 
-router = APIRouter(prefix="/monitoring", tags=["monitoring"])
+router = APIRouter(prefix="/monitoring", tags=["monitoring"], dependencies=scoped(Scope.ADMIN))
 _lock = threading.Lock()
 
 ModelName = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]

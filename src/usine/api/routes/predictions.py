@@ -7,7 +7,9 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Response, status
 
+from usine.api.auth import scoped
 from usine.api.deps import JsonBody, PredictionServiceDep, RequestId
+from usine.domain.access import Scope
 from usine.domain.predictions import LoggedPrediction
 from usine.domain.schemas import (
     FeedbackIn,
@@ -43,6 +45,7 @@ RECORDS_BODY: dict[str, Any] = {
     "/models/{name}/predictions",
     response_model=PredictionsOut,
     openapi_extra=RECORDS_BODY,
+    dependencies=scoped(Scope.PREDICT),
     responses={
         400: {"description": "Body is not JSON", **PROBLEM},
         404: {"description": "No such model", **PROBLEM},
@@ -75,6 +78,7 @@ async def create_predictions(
 
 @router.get(
     "/predictions/{prediction_id}",
+    dependencies=scoped(Scope.PREDICT, Scope.FEEDBACK),
     responses={404: {"description": "No such prediction", **PROBLEM}},
 )
 def get_prediction(prediction_id: PredictionId, service: PredictionServiceDep) -> LoggedPredictionOut:
@@ -84,6 +88,7 @@ def get_prediction(prediction_id: PredictionId, service: PredictionServiceDep) -
 
 @router.put(
     "/predictions/{prediction_id}/feedback",
+    dependencies=scoped(Scope.FEEDBACK),
     responses={
         404: {"description": "No such prediction", **PROBLEM},
         422: {"description": "Unknown label", **PROBLEM},
@@ -99,6 +104,7 @@ def put_feedback(
 @router.delete(
     "/predictions/{prediction_id}",
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=scoped(Scope.ADMIN),
     responses={404: {"description": "No such prediction", **PROBLEM}},
 )
 def delete_prediction(prediction_id: PredictionId, service: PredictionServiceDep) -> None:
