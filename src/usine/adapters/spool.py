@@ -39,6 +39,7 @@ def _encode(record: PredictionRecord) -> bytes:
             "score": record.score,
             "latency_ms": record.latency_ms,
             "created_at": record.created_at.isoformat(),
+            "caller": record.caller,
         }
     )
 

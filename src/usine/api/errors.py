@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -12,7 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from usine.domain.access import UNAUTHENTICATED
 from usine.domain.errors import FieldError, InvalidInput, UsineError
+from usine.domain.predictions import Rejection
+from usine.services.predictions import PredictionService
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ def problem(
 
     """
     title = HTTPStatus(status).phrase
-    slug = kind or re.sub(r"[^a-z]+", "-", title.lower()).strip("-")
+    slug = kind or response_kind(status)
     body = {
         "type": f"urn:usine:problem:{slug}",
         "title": title,
@@ -43,6 +47,29 @@ def problem(
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def response_kind(status: int) -> str:
+    """The problem ``type`` slug of a status: its phrase, e.g. ``method-not-allowed``."""
+    return re.sub(r"[^a-z]+", "-", HTTPStatus(status).phrase.lower()).strip("-")
+
+
+def _log_rejection(request: Request, status: int, reason: str) -> None:
+    """Hand a refused or failed request to the prediction log's writer (never its payload)."""
+    service: PredictionService | None = getattr(request.app.state, "predictions", None)
+    if service is None:
+        return
+    caller = getattr(request.state, "caller", None)
+    name = request.path_params.get("name")
+    service.writer.reject(
+        Rejection(
+            created_at=datetime.now(UTC),
+            status=status,
+            reason=reason,
+            caller=caller.name if caller is not None else UNAUTHENTICATED,
+            model_name=str(name) if name is not None else None,
+        )
+    )
 
 
 def _slug(exc: Exception) -> str:
@@ -55,6 +82,7 @@ async def _usine_error(request: Request, exc: UsineError) -> JSONResponse:
         extra["errors"] = [error.as_dict() for error in exc.errors]
     if exc.status >= 500:
         logger.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+    _log_rejection(request, exc.status, _slug(exc))
     return problem(request, exc.status, str(exc), kind=_slug(exc), **extra)
 
 
@@ -72,6 +100,7 @@ async def _request_validation_error(request: Request, exc: RequestValidationErro
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     response = problem(request, exc.status_code, str(exc.detail))
+    _log_rejection(request, exc.status_code, response_kind(exc.status_code))
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
@@ -79,6 +108,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unexpected error on %s", request.url.path, exc_info=exc)
+    _log_rejection(request, 500, "internal-server-error")
     return problem(request, 500, "the server failed to handle this request; it has been logged")
 
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 TOKEN_PREFIX = "usk_"  # noqa: S105  # nosec B105: a marker making leaked keys greppable, not a secret
 SHOWN_PREFIX_CHARS = 12
 ANONYMOUS = "anonymous"
+UNAUTHENTICATED = "unauthenticated"
 
 
 class Scope(StrEnum):

@@ -52,6 +52,7 @@ class LoggedPredictionOut(BaseModel):
     score: float
     latency_ms: float
     created_at: datetime
+    caller: str = Field(description="The API key name that asked, or anonymous (profile dev, no key).")
     feedback: FeedbackOut | None
 
 

@@ -13,6 +13,10 @@ queued or at the latest ``flush_interval`` after the previous write.
   exits.
 * **Read-your-writes**: a record still queued is found by :meth:`pending`; feedback and
   erasure of such a record call :meth:`flush` first so that it is stored.
+* **Rejections** (refused or failed requests, for monitoring) are statistics, not records a
+  user sent: they wait in a bounded in-memory queue (kept while the database is down) and the
+  oldest are dropped, and counted, beyond ``REJECTIONS_HELD``. They never go to the spool, so
+  a flood of bad requests cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from dataclasses import dataclass
 
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.spool import Spool
-from usine.domain.predictions import PredictionRecord
-from usine.services.metrics import LOG_QUEUE_DEPTH, LOG_RECORDS, LOG_WRITER_LAG
+from usine.domain.predictions import PredictionRecord, Rejection
+from usine.services.metrics import LOG_QUEUE_DEPTH, LOG_RECORDS, LOG_WRITER_LAG, REJECTIONS_DROPPED
 
 logger = logging.getLogger(__name__)
+
+REJECTIONS_HELD = 10_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class PredictionWriter:
         self.spool = spool
         self.policy = policy
         self._queue: deque[tuple[float, PredictionRecord]] = deque()
+        self._rejections: deque[Rejection] = deque()
         self._pending: dict[str, PredictionRecord] = {}
         self._lock = threading.Condition()
         self._submitted = 0
@@ -89,6 +96,14 @@ class PredictionWriter:
         LOG_RECORDS.labels("spooled").inc(len(records))
         logger.warning("prediction queue full: %d records spooled", len(records))
 
+    def reject(self, rejection: Rejection) -> None:
+        """Queue a refused or failed request for the log (the oldest is dropped beyond the bound)."""
+        with self._lock:
+            if len(self._rejections) >= REJECTIONS_HELD:
+                self._rejections.popleft()
+                REJECTIONS_DROPPED.inc()
+            self._rejections.append(rejection)
+
     def pending(self, prediction_id: str) -> PredictionRecord | None:
         """A record queued but not stored yet, if ``prediction_id`` names one."""
         with self._lock:
@@ -117,10 +132,12 @@ class PredictionWriter:
         while True:
             batch = self._next_batch()
             if batch is None:
+                self._store_rejections()
                 return
             if batch:
                 self._store(batch)
             self._replay_when_due()
+            self._store_rejections()
 
     def _next_batch(self) -> list[tuple[float, PredictionRecord]] | None:
         with self._lock:
@@ -149,6 +166,22 @@ class PredictionWriter:
             self._settled += len(records)
             LOG_QUEUE_DEPTH.set(len(self._queue))
             self._lock.notify_all()
+
+    def _store_rejections(self) -> None:
+        if self._database_down:
+            return
+        with self._lock:
+            rejections = list(self._rejections)
+            self._rejections.clear()
+        try:
+            self.log.add_rejections(rejections)
+        except Exception as exc:  # unreachable: keep them (bounded) for the next attempt
+            with self._lock:
+                self._rejections.extendleft(reversed(rejections))
+                while len(self._rejections) > REJECTIONS_HELD:
+                    self._rejections.popleft()
+                    REJECTIONS_DROPPED.inc()
+            self._went_down(exc)
 
     def _went_down(self, exc: Exception) -> None:
         self._database_down = True

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from usine.domain.access import ANONYMOUS
 from usine.domain.errors import FieldError, InvalidInput, PayloadTooLarge
 from usine.domain.predictions import (
     Feedback,
@@ -69,13 +70,16 @@ class PredictionService:
         self.max_records = max_records
         self.log_predictions = log_predictions
 
-    async def predict(self, name: str, payload: object, request_id: str | None = None) -> ScoredBatch:
+    async def predict(
+        self, name: str, payload: object, request_id: str | None = None, caller: str = ANONYMOUS
+    ) -> ScoredBatch:
         """Validate, score and log one record or a list of records.
 
         Args:
             name: the model to score with.
             payload: the decoded request body: one record or a list of records.
             request_id: the caller's request id; one is made when absent.
+            caller: who asked (the API key's name), logged with each prediction.
 
         Returns:
             One prediction per record, in order, with the version that scored them; they
@@ -109,6 +113,7 @@ class PredictionService:
                 score=float(score),
                 latency_ms=latency_ms,
                 created_at=now,
+                caller=caller,
             )
             for record, score in zip(records, scores, strict=True)
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Float, ForeignKey, Index, String
+from sqlalchemy import JSON, DateTime, Dialect, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -51,6 +51,7 @@ class PredictionRow(Base):
     score: Mapped[float] = mapped_column(Float)
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    caller: Mapped[str] = mapped_column(String(128), default="anonymous", server_default="anonymous")
 
     __table_args__ = (Index("ix_predictions_model_created", "model_name", "created_at"),)
 
@@ -79,3 +80,18 @@ class ApiKeyRow(Base):
     scopes: Mapped[str] = mapped_column(String(128), doc="Space-separated scope names.")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class RejectionRow(Base):
+    """A refused (4xx) or failed (5xx) request: status, reason, caller, model; never the payload."""
+
+    __tablename__ = "rejections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(64))
+    caller: Mapped[str] = mapped_column(String(128))
+    model_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    __table_args__ = (Index("ix_rejections_model_created", "model_name", "created_at"),)

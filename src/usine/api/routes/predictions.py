@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
-from usine.api.auth import scoped
+from usine.api.auth import require_scope, scoped
 from usine.api.deps import JsonBody, PredictionServiceDep, RequestId
-from usine.domain.access import Scope
+from usine.domain.access import Caller, Scope
 from usine.domain.predictions import LoggedPrediction
 from usine.domain.schemas import (
     FeedbackIn,
@@ -45,7 +45,6 @@ RECORDS_BODY: dict[str, Any] = {
     "/models/{name}/predictions",
     response_model=PredictionsOut,
     openapi_extra=RECORDS_BODY,
-    dependencies=scoped(Scope.PREDICT),
     responses={
         400: {"description": "Body is not JSON", **PROBLEM},
         404: {"description": "No such model", **PROBLEM},
@@ -58,12 +57,13 @@ RECORDS_BODY: dict[str, Any] = {
 )
 async def create_predictions(
     name: ModelName,
+    caller: Annotated[Caller, Depends(require_scope(Scope.PREDICT))],
     body: JsonBody,
     service: PredictionServiceDep,
     request_id: RequestId = None,
 ) -> Response:
     """Score one record or a list of records; every prediction is logged (in the background)."""
-    batch = await service.predict(name, body, request_id)
+    batch = await service.predict(name, body, request_id, caller.name)
     # Serialised directly (the hot path): the document is exactly PredictionsOut.
     content = orjson.dumps(
         {
@@ -125,5 +125,6 @@ def render(logged: LoggedPrediction) -> LoggedPredictionOut:
         score=record.score,
         latency_ms=record.latency_ms,
         created_at=record.created_at,
+        caller=record.caller,
         feedback=FeedbackOut(label=feedback.label, received_at=feedback.received_at) if feedback else None,
     )
