@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from threadpoolctl import threadpool_limits
 
-from usine import __version__
+from usine import __version__, log_privacy
 from usine.adapters.db.api_keys import SqlApiKeyStore
 from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import upgrade
@@ -24,6 +24,7 @@ from usine.adapters.registry import ModelRegistry
 from usine.adapters.spool import Spool
 from usine.api.auth import AUTH_RESPONSES
 from usine.api.errors import install_error_handlers
+from usine.api.openapi_problems import with_problem_responses
 from usine.api.request_metrics import RequestMetrics
 from usine.api.routes import health, metrics, models, monitoring, predictions
 from usine.services.access import Authenticator, check_keys_defined
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     creating the app is cheap and a failure to load is reported by readiness.
     """
     settings = settings or load_settings()
+    log_privacy.install()  # after uvicorn configured its loggers: the access log is masked too
     # Swagger UI and ReDoc assets are served by the app itself, never from a CDN.
     app = FastAPIOffline(
         title="usine",
@@ -130,7 +132,9 @@ def _writer_policy(settings: Settings) -> WriterPolicy:
 
 def _openapi_with_model_schemas(app: FastAPI) -> dict[str, Any]:
     """OpenAPI document whose prediction body names the served models' record schemas."""
-    document = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    document = with_problem_responses(
+        get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    )
     holder: ModelHolder | None = getattr(app.state, "holder", None)
     if holder is None or not holder.served():
         return document

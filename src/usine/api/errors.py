@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from usine.domain.access import UNAUTHENTICATED
 from usine.domain.errors import FieldError, InvalidInput, UsineError
@@ -47,6 +48,16 @@ def problem(
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this path (routes are one per method)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def response_kind(status: int) -> str:
@@ -103,6 +114,8 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     _log_rejection(request, exc.status_code, response_kind(exc.status_code))
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
 
 

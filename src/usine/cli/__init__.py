@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from usine import __version__
+from usine import __version__, log_privacy
 from usine.cli import batch, db, keys, models, monitor, quickstart, schedule, serve, simulate, train
 from usine.domain.errors import (
     ConfigurationError,
@@ -76,6 +76,7 @@ def _root(
 ) -> None:
     """Industrialise machine-learning models: train, register, serve, log."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log_privacy.install()
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     # MLflow warns that pip has no version in a uv-managed environment; requirements are pinned.
     logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)

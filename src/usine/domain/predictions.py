@@ -47,6 +47,15 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class SpooledFeedback:
+    """Feedback taken while the database was unreachable, applied when it answers again."""
+
+    prediction_id: str
+    label: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class LoggedPrediction:
     """A logged prediction joined with its feedback, when some arrived."""
 

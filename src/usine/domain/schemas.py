@@ -41,6 +41,15 @@ class FeedbackOut(BaseModel):
     received_at: datetime
 
 
+class FeedbackQueuedOut(BaseModel):
+    """Feedback kept while the database is unreachable (HTTP 202)."""
+
+    prediction_id: str
+    label: str
+    received_at: datetime
+    status: str = Field(default="queued", description="Applied when the database answers again.")
+
+
 class LoggedPredictionOut(BaseModel):
     """A prediction as it was logged, with its feedback if any arrived."""
 

@@ -3,7 +3,8 @@
 Authentication costs no database round trip for a token seen within ``cache_ttl_s``: the
 answer (the key, or "unknown") is kept in a bounded LRU cache. A revocation therefore takes
 effect in every worker within ``cache_ttl_s`` (``USINE_API_KEY_CACHE_TTL_S``, 0 disables the
-cache).
+cache). While the database is unreachable, a token seen before is judged by its last answer
+(predictions keep being served through an outage); an unseen one gets a 503.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from usine.domain.access import (
     matches,
     token_digest,
 )
-from usine.domain.errors import Forbidden, StartupCheckFailed, Unauthenticated
+from usine.domain.errors import Forbidden, StartupCheckFailed, StorageUnavailable, Unauthenticated
 from usine.settings import Profile, Settings
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,10 @@ class Authenticator:
     def lookup(self, token: str) -> ApiKey | None:
         """The key of ``token`` from the database (revoked keys included), remembered for the TTL."""
         digest = token_digest(token)
-        key = self.store.by_digest(digest) if len(token) <= MAX_TOKEN_CHARS else None
+        try:
+            key = self.store.by_digest(digest) if len(token) <= MAX_TOKEN_CHARS else None
+        except Exception:  # any driver error: the database is unreachable
+            return self._stale(digest)
         if key is not None and not matches(key, digest):
             key = None
         if self.cache_ttl_s > 0:
@@ -106,6 +110,14 @@ class Authenticator:
                 while len(self._cache) > self.cache_entries:
                     self._cache.popitem(last=False)
         return key
+
+    def _stale(self, digest: str) -> ApiKey | None:
+        """While the database is down, the last answer for a token, however old (else 503)."""
+        with self._lock:
+            entry = self._cache.get(digest)
+        if entry is None:
+            raise StorageUnavailable("cannot check the API key now: the database is unreachable, retry later")
+        return entry[1]
 
 
 def authorise(key: ApiKey | None, allowed: tuple[Scope, ...]) -> Caller:

@@ -49,7 +49,10 @@ def parse_instant(text: str, now: datetime) -> datetime:
     """
     match = DURATION.match(text.strip())
     if match:
-        return now - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return now - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:
+            raise InvalidWindow(f"{text!r} reaches before year 1") from None
     try:
         instant = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -25,12 +25,20 @@ import logging
 import threading
 import time
 from collections import deque
+from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.spool import Spool
-from usine.domain.predictions import PredictionRecord, Rejection
-from usine.services.metrics import LOG_QUEUE_DEPTH, LOG_RECORDS, LOG_WRITER_LAG, REJECTIONS_DROPPED
+from usine.domain.predictions import PredictionRecord, Rejection, SpooledFeedback
+from usine.services.metrics import (
+    FEEDBACK_RECORDS,
+    LOG_QUEUE_DEPTH,
+    LOG_RECORDS,
+    LOG_WRITER_LAG,
+    REJECTIONS_DROPPED,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +78,7 @@ class PredictionWriter:
         self._stopping = False
         self._database_down = False
         self._next_retry = 0.0
+        self._replaying = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="usine-log-writer", daemon=True)
 
     def start(self) -> None:
@@ -122,6 +131,11 @@ class PredictionWriter:
             self._stopping = True
             self._lock.notify_all()
         self._thread.join(timeout=timeout_s)
+
+    def erase_spooled(self, prediction_id: str) -> int:
+        """Remove a prediction from the spool, never while this process replays it; returns how many."""
+        with self._replaying:
+            return self.spool.erase(prediction_id)
 
     @property
     def database_down(self) -> bool:
@@ -189,6 +203,34 @@ class PredictionWriter:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         logger.error("prediction log unreachable, spooling to %s: %s", self.spool.folder, first_line)
 
+    def _replay(self, files: list[Path]) -> None:
+        """Store every spooled prediction, then every spooled feedback (which may name them)."""
+        with ExitStack() as claims:
+            entries = [claims.enter_context(self.spool.claim(path)) for path in files]
+            claimed = [entry for entry in entries if entry is not None]
+            records = [record for entry in claimed for record in entry.predictions]
+            for start in range(0, len(records), self.policy.batch_records):
+                self.log.add_new(records[start : start + self.policy.batch_records])
+            feedback = [item for entry in claimed for item in entry.feedback]
+            applied = self.log.apply_feedback(feedback)
+            LOG_RECORDS.labels("replayed").inc(len(records))
+            FEEDBACK_RECORDS.labels("replayed").inc(applied)
+            FEEDBACK_RECORDS.labels("dropped").inc(len(feedback) - applied)
+            if records or feedback:
+                logger.info(
+                    "replayed %d spooled predictions and %d feedback (%d for no stored prediction, dropped)",
+                    len(records),
+                    applied,
+                    len(feedback) - applied,
+                )
+
+    def spool_feedback(self, feedback: SpooledFeedback) -> None:
+        """Keep feedback that cannot be stored now (database down) for the next replay."""
+        self.spool.append_feedback([feedback])
+        FEEDBACK_RECORDS.labels("spooled").inc()
+        with self._lock:
+            self._database_down = True
+
     def _replay_when_due(self) -> None:
         if time.monotonic() < self._next_retry:
             return
@@ -197,14 +239,9 @@ class PredictionWriter:
             self._next_retry = time.monotonic() + self.policy.retry_interval_s
             return
         try:
-            self.log.ping()
-            for path in files:
-                with self.spool.claim(path) as records:
-                    if records:
-                        for start in range(0, len(records), self.policy.batch_records):
-                            self.log.add_new(records[start : start + self.policy.batch_records])
-                        LOG_RECORDS.labels("replayed").inc(len(records))
-                        logger.info("replayed %d spooled predictions from %s", len(records), path.name)
+            with self._replaying:
+                self.log.ping()
+                self._replay(files)
         except Exception as exc:  # still unreachable: try again later
             self._went_down(exc)
             return

@@ -14,12 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from usine.domain.access import ANONYMOUS
-from usine.domain.errors import FieldError, InvalidInput, PayloadTooLarge
+from usine.domain.errors import (
+    FieldError,
+    InvalidInput,
+    PayloadTooLarge,
+    PredictionNotFound,
+    StorageUnavailable,
+)
 from usine.domain.predictions import (
     Feedback,
     LoggedPrediction,
     PredictionLog,
     PredictionRecord,
+    SpooledFeedback,
 )
 from usine.services.batching import MicroBatcher
 from usine.services.metrics import PREDICTIONS, SCORES
@@ -147,27 +154,53 @@ class PredictionService:
         if self.writer.pending(prediction_id) is not None:
             self.writer.flush()
 
-    def record_feedback(self, prediction_id: str, label: str) -> LoggedPrediction:
+    def record_feedback(self, prediction_id: str, label: str) -> LoggedPrediction | SpooledFeedback:
         """Attach the ground truth of a prediction (the latest feedback wins).
+
+        While the database is unreachable the feedback is spooled (durably) and returned as
+        :class:`SpooledFeedback`; it is applied when the database answers again, and dropped
+        then if no such prediction exists.
 
         Raises:
             PredictionNotFound: no such prediction.
-            InvalidInput: the label is not one of the model's classes.
+            InvalidInput: the label is not one of the model's classes (of any served model,
+                while the prediction cannot be read).
 
         """
         self._stored(prediction_id)
-        prediction = self.log.get(prediction_id)
-        classes = self._classes(prediction.record.model_name)
-        if classes and label not in classes:
-            message = f"label must be one of {', '.join(classes)}"
-            raise InvalidInput([FieldError(index=None, field="label", message=message)])
-        return self.log.set_feedback(prediction_id, Feedback(label=label, received_at=datetime.now(UTC)))
+        received = datetime.now(UTC)
+        try:
+            prediction = self.log.get(prediction_id)
+            _check_label(label, self._classes(prediction.record.model_name))
+            return self.log.set_feedback(prediction_id, Feedback(label=label, received_at=received))
+        except StorageUnavailable:
+            _check_label(label, tuple({c for model in self.holder.served() for c in model.spec.classes}))
+            spooled = SpooledFeedback(prediction_id=prediction_id, label=label, received_at=received)
+            self.writer.spool_feedback(spooled)
+            return spooled
 
     def _classes(self, model_name: str) -> tuple[str, ...]:
         served = {model.name: model for model in self.holder.served()}
         return served[model_name].spec.classes if model_name in served else ()
 
     def delete(self, prediction_id: str) -> None:
-        """Erase a prediction and its feedback; raises ``PredictionNotFound``."""
+        """Erase a prediction and its feedback, in the database and in the spool.
+
+        Raises:
+            PredictionNotFound: no such prediction in either.
+            StorageUnavailable: the database is unreachable and the spool does not hold it.
+
+        """
         self._stored(prediction_id)
-        self.log.delete(prediction_id)
+        spooled = self.writer.erase_spooled(prediction_id)
+        try:
+            self.log.delete(prediction_id)
+        except (PredictionNotFound, StorageUnavailable):
+            if not spooled:
+                raise
+
+
+def _check_label(label: str, classes: tuple[str, ...]) -> None:
+    if classes and label not in classes:
+        message = f"label must be one of {', '.join(sorted(classes))}"
+        raise InvalidInput([FieldError(index=None, field="label", message=message)])

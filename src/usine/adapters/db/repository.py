@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from usine.adapters.db.tables import FeedbackRow, PredictionRow, RejectionRow
 from usine.domain.errors import PredictionNotFound, StorageUnavailable
-from usine.domain.predictions import Feedback, LoggedPrediction, PredictionRecord, Rejection
+from usine.domain.predictions import (
+    Feedback,
+    LoggedPrediction,
+    PredictionRecord,
+    Rejection,
+    SpooledFeedback,
+)
+
+FEEDBACK_CHUNK = 500
 
 
 class SqlPredictionLog:
@@ -65,6 +73,36 @@ class SqlPredictionLog:
                     for r in rejections
                 ],
             )
+
+    def apply_feedback(self, feedback: list[SpooledFeedback]) -> int:
+        """Store spooled feedback (the latest received wins); returns how many named a stored prediction.
+
+        Feedback naming no stored prediction (erased since, or never existed) is not stored.
+        """
+        applied = 0
+        ordered = sorted(feedback, key=lambda item: item.received_at)
+        for start in range(0, len(ordered), FEEDBACK_CHUNK):
+            chunk = ordered[start : start + FEEDBACK_CHUNK]
+            ids = {item.prediction_id for item in chunk}
+            with self._sessions.begin() as session:
+                known = set(session.scalars(select(PredictionRow.id).where(PredictionRow.id.in_(ids))))
+                rows = {
+                    row.prediction_id: row
+                    for row in session.scalars(select(FeedbackRow).where(FeedbackRow.prediction_id.in_(ids)))
+                }
+                for item in chunk:
+                    if item.prediction_id not in known:
+                        continue
+                    applied += 1
+                    row = rows.get(item.prediction_id)
+                    if row is None:
+                        rows[item.prediction_id] = row = FeedbackRow(prediction_id=item.prediction_id)
+                        session.add(row)
+                    elif row.received_at > item.received_at:
+                        continue
+                    row.label = item.label
+                    row.received_at = item.received_at
+        return applied
 
     def get(self, prediction_id: str) -> LoggedPrediction:
         """The prediction with its feedback.

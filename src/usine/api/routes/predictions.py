@@ -6,14 +6,16 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi.responses import JSONResponse
 
 from usine.api.auth import require_scope, scoped
 from usine.api.deps import JsonBody, PredictionServiceDep, RequestId
 from usine.domain.access import Caller, Scope
-from usine.domain.predictions import LoggedPrediction
+from usine.domain.predictions import LoggedPrediction, SpooledFeedback
 from usine.domain.schemas import (
     FeedbackIn,
     FeedbackOut,
+    FeedbackQueuedOut,
     LoggedPredictionOut,
     PredictionsOut,
 )
@@ -89,23 +91,35 @@ def get_prediction(prediction_id: PredictionId, service: PredictionServiceDep) -
 @router.put(
     "/predictions/{prediction_id}/feedback",
     dependencies=scoped(Scope.FEEDBACK),
+    response_model=LoggedPredictionOut,
     responses={
+        202: {
+            "description": "The database is unreachable: the feedback is kept and applied when it answers",
+            "model": FeedbackQueuedOut,
+        },
         404: {"description": "No such prediction", **PROBLEM},
         422: {"description": "Unknown label", **PROBLEM},
     },
 )
-def put_feedback(
-    prediction_id: PredictionId, feedback: FeedbackIn, service: PredictionServiceDep
-) -> LoggedPredictionOut:
+def put_feedback(prediction_id: PredictionId, feedback: FeedbackIn, service: PredictionServiceDep) -> Any:
     """Record the ground truth of a prediction (the latest wins)."""
-    return render(service.record_feedback(prediction_id, feedback.label))
+    outcome = service.record_feedback(prediction_id, feedback.label)
+    if isinstance(outcome, SpooledFeedback):
+        queued = FeedbackQueuedOut(
+            prediction_id=outcome.prediction_id, label=outcome.label, received_at=outcome.received_at
+        )
+        return JSONResponse(queued.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+    return render(outcome)
 
 
 @router.delete(
     "/predictions/{prediction_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=scoped(Scope.ADMIN),
-    responses={404: {"description": "No such prediction", **PROBLEM}},
+    responses={
+        404: {"description": "No such prediction", **PROBLEM},
+        503: {"description": "The database is unreachable and the spool does not hold it", **PROBLEM},
+    },
 )
 def delete_prediction(prediction_id: PredictionId, service: PredictionServiceDep) -> None:
     """Erase a prediction and its feedback (data-protection request)."""
