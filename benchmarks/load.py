@@ -24,7 +24,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
+from serving import free_port, run
 
 from usine.datasets import dataset_path
 from usine.pipelines.credit import NUMERIC_FEATURES, TARGET
@@ -58,21 +58,6 @@ class Step:
     failures: int
     p50_ms: float
     p99_ms: float
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def run(command: list[str], env: dict[str, str] | None = None) -> str:
-    """Run a command, stop the script with its output when it fails."""
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 def ensure_locust() -> Path:
