@@ -151,6 +151,11 @@ class Settings(BaseSettings):
         default=3,
         description="Reason codes (features that pushed the score up most) in each prediction; 0: none.",
     )
+    api_key_cache_ttl_s: Annotated[float, Field(ge=0)] = Field(
+        default=10.0,
+        description="How long a checked API key is trusted without asking the database: a revoked "
+        "key is refused by every worker within this delay; 0 checks every request.",
+    )
     auto_migrate: bool = Field(
         default=True, description="Upgrade the database schema when the server starts."
     )
@@ -242,6 +247,11 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "profile prod needs an MLflow tracking server: set USINE_MLFLOW_TRACKING_URI"
             )
+
+    @property
+    def requires_api_keys(self) -> bool:
+        """Whether every request (but health, readiness and metrics) must carry an API key."""
+        return self.profile is not Profile.DEV
 
     @property
     def spool_dir(self) -> Path:

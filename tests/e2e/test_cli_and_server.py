@@ -51,13 +51,15 @@ class Server:
 
 
 @contextmanager
-def serving(home: Path, database_url: str, *args: str) -> Iterator[Server]:
+def serving(
+    home: Path, database_url: str, *args: str, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """``usine serve`` on a free loopback port until ready; stopped with SIGTERM on exit.
 
     The output goes to a file, never to a pipe nobody reads: a full pipe would block the server.
     """
     port = free_port()
-    env = {**os.environ, "USINE_HOME": str(home), "USINE_DATABASE_URL": database_url}
+    env = {**os.environ, "USINE_HOME": str(home), "USINE_DATABASE_URL": database_url, **(extra_env or {})}
     with tempfile.TemporaryFile(mode="w+") as output_file:
         process = subprocess.Popen(
             [*USINE, "serve", "--port", str(port), *args],

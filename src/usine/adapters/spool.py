@@ -1,11 +1,13 @@
-"""A durable local spool of predictions: append-only JSON Lines files under ``USINE_HOME``.
+"""A durable local spool of predictions and feedback: append-only JSON Lines under ``USINE_HOME``.
 
-Predictions go there when the database is unreachable or the writer's queue is full; they
-are replayed into the database later. Each process appends to its own file, under an
-exclusive ``flock``. A replay claims a file by renaming it (atomic: one claimer wins, even
-across workers), after taking the same lock, so no append is lost to a claimed file.
-Replays insert with "ignore existing ids", so a record replayed twice (a crash between the
-insert and the removal of the file) is still stored exactly once.
+Predictions go there when the database is unreachable or the writer's queue is full, and
+feedback when the database is unreachable; both are replayed into the database later
+(every prediction of the claimed files first, then the feedback, which may name them).
+Each process appends to its own file, under an exclusive ``flock``. A replay claims a file
+by renaming it (atomic: one claimer wins, even across workers), after taking the same lock,
+so no append is lost to a claimed file. Replays insert with "ignore existing ids", so a
+record replayed twice (a crash between the insert and the removal of the file) is still
+stored exactly once.
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from usine.domain.predictions import PredictionRecord
+from usine.domain.predictions import PredictionRecord, SpooledFeedback
 
 SUFFIX = ".jsonl"
 CLAIMED_SUFFIX = ".replaying"
+FEEDBACK = "feedback"
 
 
 def _encode(record: PredictionRecord) -> bytes:
@@ -39,14 +43,41 @@ def _encode(record: PredictionRecord) -> bytes:
             "score": record.score,
             "latency_ms": record.latency_ms,
             "created_at": record.created_at.isoformat(),
+            "caller": record.caller,
         }
     )
 
 
-def _decode(line: bytes) -> PredictionRecord:
-    fields: dict[str, Any] = orjson.loads(line)
-    fields["created_at"] = datetime.fromisoformat(fields["created_at"])
-    return PredictionRecord(**fields)
+def _encode_feedback(feedback: SpooledFeedback) -> bytes:
+    return orjson.dumps(
+        {
+            "kind": FEEDBACK,
+            "prediction_id": feedback.prediction_id,
+            "label": feedback.label,
+            "received_at": feedback.received_at.isoformat(),
+        }
+    )
+
+
+@dataclass
+class SpoolEntries:
+    """What one spool file holds, in the order it was written."""
+
+    predictions: list[PredictionRecord] = field(default_factory=list)
+    feedback: list[SpooledFeedback] = field(default_factory=list)
+
+
+def _decode(lines: list[bytes]) -> SpoolEntries:
+    entries = SpoolEntries()
+    for line in lines:
+        fields: dict[str, Any] = orjson.loads(line)
+        if fields.pop("kind", None) == FEEDBACK:
+            fields["received_at"] = datetime.fromisoformat(fields["received_at"])
+            entries.feedback.append(SpooledFeedback(**fields))
+        else:
+            fields["created_at"] = datetime.fromisoformat(fields["created_at"])
+            entries.predictions.append(PredictionRecord(**fields))
+    return entries
 
 
 class Spool:
@@ -64,9 +95,16 @@ class Spool:
 
     def append(self, records: list[PredictionRecord]) -> None:
         """Write ``records`` durably (flushed and synced) at the end of this process's file."""
-        if not records:
+        self._write([_encode(record) for record in records])
+
+    def append_feedback(self, feedback: list[SpooledFeedback]) -> None:
+        """Write feedback durably, after the predictions this process spooled before it."""
+        self._write([_encode_feedback(item) for item in feedback])
+
+    def _write(self, lines: list[bytes]) -> None:
+        if not lines:
             return
-        payload = b"".join(_encode(record) + b"\n" for record in records)
+        payload = b"".join(line + b"\n" for line in lines)
         self.folder.mkdir(parents=True, exist_ok=True)
         with self._lock:
             while True:
@@ -85,8 +123,8 @@ class Spool:
         return sorted(self.folder.glob(f"*{SUFFIX}"), key=lambda path: path.stat().st_mtime)
 
     @contextmanager
-    def claim(self, path: Path) -> Iterator[list[PredictionRecord] | None]:
-        """Take one spool file for replay and yield its records (``None`` if another took it).
+    def claim(self, path: Path) -> Iterator[SpoolEntries | None]:
+        """Take one spool file for replay and yield its entries (``None`` if another took it).
 
         The file is removed when the block succeeds, and put back for a later replay when it
         raises.
@@ -95,7 +133,7 @@ class Spool:
         if not _rename_locked(path, claimed):
             yield None
             return
-        records = [_decode(line) for line in claimed.read_bytes().splitlines() if line.strip()]
+        records = _decode([line for line in claimed.read_bytes().splitlines() if line.strip()])
         try:
             yield records
         except BaseException:
@@ -112,8 +150,33 @@ class Spool:
             if claimer.isdigit() and not _alive(int(claimer)):
                 claimed.rename(_fresh_name(claimed.with_name(claimed.stem.rsplit(".", 1)[0])))
 
+    def erase(self, prediction_id: str) -> int:
+        """Remove every spooled prediction with this id and its feedback (data protection); returns how many.
+
+        Each file is rewritten under the same lock its appenders take.
+        """
+        # b'"id":"<id>"' and b'"prediction_id":"<id>"', exactly as the encoders write them
+        needles = [orjson.dumps({key: prediction_id})[1:-1] for key in ("id", "prediction_id")]
+        erased = 0
+        for path in self.pending_files():
+            try:
+                with path.open("r+b") as handle, _locked(handle):
+                    lines = handle.read().splitlines(keepends=True)
+                    kept = [line for line in lines if not any(needle in line for needle in needles)]
+                    if len(kept) == len(lines):
+                        continue
+                    handle.seek(0)
+                    handle.write(b"".join(kept))
+                    handle.truncate()
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                    erased += len(lines) - len(kept)
+            except FileNotFoundError:  # claimed by a replay meanwhile
+                continue
+        return erased
+
     def count(self) -> int:
-        """Records waiting in the spool (reads every file: for tests and reports)."""
+        """Lines (predictions and feedback) waiting in the spool (reads every file: for tests and reports)."""
         return sum(len(path.read_bytes().splitlines()) for path in self.pending_files())
 
 

@@ -15,16 +15,20 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from threadpoolctl import threadpool_limits
 
-from usine import __version__
+from usine import __version__, log_privacy
+from usine.adapters.db.api_keys import SqlApiKeyStore
 from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.registry import ModelRegistry
 from usine.adapters.spool import Spool
+from usine.api.auth import AUTH_RESPONSES
 from usine.api.errors import install_error_handlers
+from usine.api.openapi_problems import with_problem_responses
 from usine.api.request_metrics import RequestMetrics
 from usine.api.routes import claims, claims_monitoring, health, metrics, models, monitoring, predictions, ui
 from usine.domain.claims_api import ClaimIn
+from usine.services.access import Authenticator, check_keys_defined
 from usine.services.batching import MicroBatcher
 from usine.services.claims import open_claims
 from usine.services.metrics import forget_this_process
@@ -46,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     creating the app is cheap and a failure to load is reported by readiness.
     """
     settings = settings or load_settings()
+    log_privacy.install()  # after uvicorn configured its loggers: the access log is masked too
     # Swagger UI and ReDoc assets are served by the app itself, never from a CDN.
     app = FastAPIOffline(
         title="usine",
@@ -55,9 +60,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    routers = (health, models, predictions, claims_monitoring, monitoring, claims)
-    for router in (module.router for module in routers):
-        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router, prefix=API_PREFIX)
+    for router in (
+        models.router,
+        predictions.router,
+        claims_monitoring.router,
+        monitoring.router,
+        claims.router,
+    ):
+        app.include_router(router, prefix=API_PREFIX, responses=AUTH_RESPONSES)
     app.include_router(metrics.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC, ui.static_files(), name="ui-static")
@@ -80,6 +91,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings.database_url, settings.database_timeout_s)
     if settings.auto_migrate:
         await run_in_threadpool(upgrade, engine)
+    keys = SqlApiKeyStore(engine)
+    await run_in_threadpool(check_keys_defined, settings, keys)
+    app.state.authenticator = Authenticator(keys, settings.api_key_cache_ttl_s)
     holder = ModelHolder(settings.served_models, settings.serving_alias)
     registry = ModelRegistry(
         settings.mlflow_tracking_uri,
@@ -128,11 +142,13 @@ def _writer_policy(settings: Settings) -> WriterPolicy:
 
 
 def _openapi_with_model_schemas(app: FastAPI) -> dict[str, Any]:
-    """OpenAPI document naming the bodies that are read with a size limit.
+    """OpenAPI document naming the bodies that are read with a size limit, every error as problem+json.
 
     The prediction body names the served models' record schemas; save_extract's is the claim.
     """
-    document = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    document = with_problem_responses(
+        get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    )
     claim_in = ClaimIn.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(claim_in.pop("$defs", {}))

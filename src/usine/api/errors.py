@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -11,8 +12,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from usine.domain.access import UNAUTHENTICATED
 from usine.domain.errors import FieldError, InvalidInput, NoFileExtracted, UsineError
+from usine.domain.predictions import Rejection
+from usine.services.predictions import PredictionService
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +44,46 @@ def problem(
 def problem_members(status: int, detail: str, kind: str | None = None) -> dict[str, Any]:
     """The standard members of a problem document: ``type``, ``title``, ``status``, ``detail``."""
     title = HTTPStatus(status).phrase
-    slug = kind or re.sub(r"[^a-z]+", "-", title.lower()).strip("-")
+    slug = kind or response_kind(status)
     return {"type": f"urn:usine:problem:{slug}", "title": title, "status": status, "detail": detail}
 
 
 def error_members(exc: UsineError) -> dict[str, Any]:
     """The problem members describing one of our errors."""
     return problem_members(exc.status, str(exc), kind=_slug(exc))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this path (routes are one per method)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def response_kind(status: int) -> str:
+    """The problem ``type`` slug of a status: its phrase, e.g. ``method-not-allowed``."""
+    return re.sub(r"[^a-z]+", "-", HTTPStatus(status).phrase.lower()).strip("-")
+
+
+def _log_rejection(request: Request, status: int, reason: str) -> None:
+    """Hand a refused or failed request to the prediction log's writer (never its payload)."""
+    service: PredictionService | None = getattr(request.app.state, "predictions", None)
+    if service is None:
+        return
+    caller = getattr(request.state, "caller", None)
+    name = request.path_params.get("name")
+    service.writer.reject(
+        Rejection(
+            created_at=datetime.now(UTC),
+            status=status,
+            reason=reason,
+            caller=caller.name if caller is not None else UNAUTHENTICATED,
+            model_name=str(name) if name is not None else None,
+        )
+    )
 
 
 def _slug(exc: Exception) -> str:
@@ -60,6 +98,7 @@ async def _usine_error(request: Request, exc: UsineError) -> JSONResponse:
         extra["files"] = exc.files
     if exc.status >= 500:
         logger.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+    _log_rejection(request, exc.status, _slug(exc))
     return problem(request, exc.status, str(exc), kind=_slug(exc), **extra)
 
 
@@ -77,13 +116,17 @@ async def _request_validation_error(request: Request, exc: RequestValidationErro
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     response = problem(request, exc.status_code, str(exc.detail))
+    _log_rejection(request, exc.status_code, response_kind(exc.status_code))
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unexpected error on %s", request.url.path, exc_info=exc)
+    _log_rejection(request, 500, "internal-server-error")
     return problem(request, 500, "the server failed to handle this request; it has been logged")
 
 

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from usine import __version__
-from usine.cli import batch, claims, db, models, monitor, quickstart, schedule, serve, simulate, train
+from usine import __version__, log_privacy
+from usine.cli import batch, claims, db, keys, models, monitor, quickstart, schedule, serve, simulate, train
 from usine.domain.errors import (
     ConfigurationError,
     EmptyWindow,
@@ -43,6 +43,7 @@ app.command("schedule", context_settings={"allow_extra_args": True, "ignore_unkn
 )
 app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
 app.command("monitor")(monitor.monitor)
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(claims.app, name="claims")
@@ -77,6 +78,7 @@ def _root(
 ) -> None:
     """Industrialise machine-learning models: train, register, serve, log."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log_privacy.install()
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     # MLflow warns that pip has no version in a uv-managed environment; requirements are pinned.
     logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)

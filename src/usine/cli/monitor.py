@@ -105,8 +105,18 @@ def print_report(report: MonitoringReport) -> None:
     health = report.health
     console.print(
         f"requests {health.requests}, latency p50 {number(health.latency_ms_p50, 1)} ms, "
-        f"p95 {number(health.latency_ms_p95, 1)} ms, p99 {number(health.latency_ms_p99, 1)} ms"
+        f"p95 {number(health.latency_ms_p95, 1)} ms, p99 {number(health.latency_ms_p99, 1)} ms; "
+        f"rejected {health.rejected}, failed {health.failed}, error rate {number(health.error_rate, 4)}"
     )
+    if report.callers:
+        console.print(
+            "callers: "
+            + ", ".join(f"{c.caller} (v{c.version}) {c.predictions} predictions" for c in report.callers)
+        )
+    if health.rejections:
+        console.print(
+            "rejected requests: " + ", ".join(f"{r.status} {r.reason} ×{r.count}" for r in health.rejections)
+        )
     for version in report.versions:
         _print_version(version)
 

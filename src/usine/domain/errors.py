@@ -36,6 +36,27 @@ class PredictionNotFound(UsineError):
     title = "Prediction not found"
 
 
+class Unauthenticated(UsineError):
+    """No API key, an unknown one, or a revoked one."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(UsineError):
+    """The API key is valid but lacks the scope this operation needs."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class ApiKeyNotFound(UsineError):
+    """No API key has this id."""
+
+    status = 404
+    title = "API key not found"
+
+
 class PayloadTooLarge(UsineError):
     """A request carries more bytes or records than the server accepts."""
 

@@ -38,3 +38,9 @@ class LatencyHistogram:
         low = LATENCY_EDGES_MS[max(index - 1, 0)]
         high = LATENCY_EDGES_MS[min(index, LATENCY_EDGES_MS.size - 1)]
         return float(np.sqrt(low * high))
+
+
+def error_rate(served: int, rejected: int, failed: int) -> float | None:
+    """Share of requests that were refused or failed; ``None`` when there were no requests."""
+    total = served + rejected + failed
+    return (rejected + failed) / total if total else None

@@ -22,14 +22,36 @@ class VersionUsage(BaseModel):
     last_at: datetime
 
 
-class Health(BaseModel):
-    """Latency of the requests in the window (one value per request)."""
+class CallerUsage(BaseModel):
+    """How much one caller (API key name, or anonymous) used one version in the window."""
 
+    caller: str
+    version: str
+    predictions: int
     requests: int
+
+
+class RejectedRequests(BaseModel):
+    """Requests naming the model that were refused (4xx) or failed (5xx), by status and reason."""
+
+    status: int
+    reason: str = Field(description="The problem type slug, e.g. invalid-input, payload-too-large.")
+    count: int
+
+
+class Health(BaseModel):
+    """Latency of the served requests (one value per request), errors and rejected inputs."""
+
+    requests: int = Field(description="Requests that were scored and logged.")
     latency_ms_p50: float | None
     latency_ms_p95: float | None
     latency_ms_p99: float | None
-    note: str = "Error rates and rejected inputs are not logged predictions: read them on /metrics."
+    rejected: int = Field(default=0, description="Requests refused with a 4xx status.")
+    failed: int = Field(default=0, description="Requests that failed with a 5xx status.")
+    error_rate: float | None = Field(
+        default=None, description="(rejected + failed) / all requests naming the model; none without any."
+    )
+    rejections: list[RejectedRequests] = Field(default_factory=list, description="By reason, most first.")
 
 
 class LabelFreshness(BaseModel):
@@ -98,6 +120,7 @@ class MonitoringReport(BaseModel):
     drift_detected: bool = Field(description="A feature or the score of some version drifted.")
     thresholds: DriftThresholds
     usage: list[VersionUsage]
+    callers: list[CallerUsage] = Field(default_factory=list, description="Usage by caller, most first.")
     health: Health
     versions: list[VersionMonitoring]
     timeline: list[TimeBucket]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from usine.domain.access import ANONYMOUS
+
 
 @dataclass(frozen=True)
 class PredictionRecord:
@@ -19,12 +21,36 @@ class PredictionRecord:
     score: float
     latency_ms: float
     created_at: datetime
+    caller: str = ANONYMOUS
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A refused or failed request, as logged for monitoring: never its payload.
+
+    ``model_name`` is ``None`` when the request named no model (a prediction id, an unknown path).
+    """
+
+    created_at: datetime
+    status: int
+    reason: str
+    caller: str
+    model_name: str | None
 
 
 @dataclass(frozen=True)
 class Feedback:
     """Ground truth for a prediction, arriving after it."""
 
+    label: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class SpooledFeedback:
+    """Feedback taken while the database was unreachable, applied when it answers again."""
+
+    prediction_id: str
     label: str
     received_at: datetime
 

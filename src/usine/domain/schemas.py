@@ -56,6 +56,15 @@ class FeedbackOut(BaseModel):
     received_at: datetime
 
 
+class FeedbackQueuedOut(BaseModel):
+    """Feedback kept while the database is unreachable (HTTP 202)."""
+
+    prediction_id: str
+    label: str
+    received_at: datetime
+    status: str = Field(default="queued", description="Applied when the database answers again.")
+
+
 class LoggedPredictionOut(BaseModel):
     """A prediction as it was logged, with its feedback if any arrived."""
 
@@ -67,6 +76,7 @@ class LoggedPredictionOut(BaseModel):
     score: float
     latency_ms: float
     created_at: datetime
+    caller: str = Field(description="The API key name that asked, or anonymous (profile dev, no key).")
     feedback: FeedbackOut | None
 
 
@@ -103,6 +113,9 @@ class ReadinessOut(BaseModel):
     unavailable: dict[str, str] | None = Field(
         default=None,
         description="Optional parts not loaded, with the reason (claims: no claims model); the rest serves.",
+    )
+    warnings: list[str] | None = Field(
+        default=None, description="What is ready but unsafe, e.g. authentication off (profile dev)."
     )
 
 

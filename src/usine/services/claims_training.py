@@ -22,7 +22,7 @@ from usine.domain.claims_candidates import FEATURE_NAMES
 from usine.pipelines import claims
 from usine.services.claims_evaluation import evaluate
 from usine.services.claims_extraction import ClaimExtractor
-from usine.services.training import git_commit
+from usine.services.reproducibility import git_commit
 
 Step = Callable[[str], None]
 HELD_OUT_SEED_OFFSET = 1_000_003

@@ -68,6 +68,15 @@ LOG_RECORDS = Counter(
     "Predictions handled by the writer: written, spooled (database unreachable or queue full), replayed.",
     ["outcome"],
 )
+FEEDBACK_RECORDS = Counter(
+    "usine_feedback_spool_total",
+    "Feedback kept while the database was down: spooled, replayed, dropped (no such prediction).",
+    ["outcome"],
+)
+REJECTIONS_DROPPED = Counter(
+    "usine_rejections_dropped_total",
+    "Refused requests not logged for monitoring: more were waiting than the writer holds.",
+)
 MODEL_LOAD_SECONDS = Gauge(
     "usine_model_load_seconds",
     "Time taken to load and compile a model version.",

@@ -10,15 +10,17 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine
 
-from usine.adapters.db.window import LoggedChunk, PredictionWindowReader, WindowQuery
+from usine.adapters.db.window import LoggedChunk, PredictionWindowReader, RejectionCount, WindowQuery
 from usine.adapters.registry import ModelRegistry
 from usine.domain.drift import DriftThresholds, dataset_drift
 from usine.domain.errors import EmptyWindow, InvalidWindow, ModelNotFound, NoReferenceStatistics
-from usine.domain.health import LatencyHistogram
+from usine.domain.health import LatencyHistogram, error_rate
 from usine.domain.model_spec import ModelSpec
 from usine.domain.monitoring import (
+    CallerUsage,
     Health,
     MonitoringReport,
+    RejectedRequests,
     VersionMonitoring,
     VersionUsage,
     bucket_width,
@@ -47,7 +49,10 @@ def parse_instant(text: str, now: datetime) -> datetime:
     """
     match = DURATION.match(text.strip())
     if match:
-        return now - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return now - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:
+            raise InvalidWindow(f"{text!r} reaches before year 1") from None
     try:
         instant = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -72,6 +77,21 @@ def window_query(
     if end <= start:
         raise InvalidWindow(f"the window is empty: until ({end.isoformat()}) is not after since")
     return WindowQuery(model=model, since=start, until=end, version=version)
+
+
+def _health(latencies: LatencyHistogram, rejections: list[RejectionCount]) -> Health:
+    rejected = sum(r.count for r in rejections if r.status < 500)
+    failed = sum(r.count for r in rejections if r.status >= 500)
+    return Health(
+        requests=latencies.total,
+        latency_ms_p50=latencies.percentile(0.5),
+        latency_ms_p95=latencies.percentile(0.95),
+        latency_ms_p99=latencies.percentile(0.99),
+        rejected=rejected,
+        failed=failed,
+        error_rate=error_rate(latencies.total, rejected, failed),
+        rejections=[RejectedRequests(status=r.status, reason=r.reason, count=r.count) for r in rejections],
+    )
 
 
 class MonitoringService:
@@ -134,6 +154,9 @@ class MonitoringService:
         latencies = LatencyHistogram()
         for chunk_latencies in self.reader.request_latencies(query):
             latencies.add(chunk_latencies)
+        step("callers and rejected requests")
+        callers = self.reader.count_by_caller(query)
+        rejections = self.reader.rejections(query)
         step("drift, quality and performance")
         versions = [self._version_report(windows[c.version], query.until) for c in counts]
         return MonitoringReport(
@@ -155,12 +178,13 @@ class MonitoringService:
                 )
                 for c in counts
             ],
-            health=Health(
-                requests=latencies.total,
-                latency_ms_p50=latencies.percentile(0.5),
-                latency_ms_p95=latencies.percentile(0.95),
-                latency_ms_p99=latencies.percentile(0.99),
-            ),
+            callers=[
+                CallerUsage(
+                    caller=c.caller, version=c.version, predictions=c.predictions, requests=c.requests
+                )
+                for c in callers
+            ],
+            health=_health(latencies, rejections),
             versions=versions,
             timeline=[
                 time_bucket(query.since + index * width, timeline[index]) for index in sorted(timeline)

@@ -13,6 +13,10 @@ queued or at the latest ``flush_interval`` after the previous write.
   exits.
 * **Read-your-writes**: a record still queued is found by :meth:`pending`; feedback and
   erasure of such a record call :meth:`flush` first so that it is stored.
+* **Rejections** (refused or failed requests, for monitoring) are statistics, not records a
+  user sent: they wait in a bounded in-memory queue (kept while the database is down) and the
+  oldest are dropped, and counted, beyond ``REJECTIONS_HELD``. They never go to the spool, so
+  a flood of bad requests cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -21,14 +25,24 @@ import logging
 import threading
 import time
 from collections import deque
+from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.spool import Spool
-from usine.domain.predictions import PredictionRecord
-from usine.services.metrics import LOG_QUEUE_DEPTH, LOG_RECORDS, LOG_WRITER_LAG
+from usine.domain.predictions import PredictionRecord, Rejection, SpooledFeedback
+from usine.services.metrics import (
+    FEEDBACK_RECORDS,
+    LOG_QUEUE_DEPTH,
+    LOG_RECORDS,
+    LOG_WRITER_LAG,
+    REJECTIONS_DROPPED,
+)
 
 logger = logging.getLogger(__name__)
+
+REJECTIONS_HELD = 10_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class PredictionWriter:
         self.spool = spool
         self.policy = policy
         self._queue: deque[tuple[float, PredictionRecord]] = deque()
+        self._rejections: deque[Rejection] = deque()
         self._pending: dict[str, PredictionRecord] = {}
         self._lock = threading.Condition()
         self._submitted = 0
@@ -63,6 +78,7 @@ class PredictionWriter:
         self._stopping = False
         self._database_down = False
         self._next_retry = 0.0
+        self._replaying = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="usine-log-writer", daemon=True)
 
     def start(self) -> None:
@@ -89,6 +105,14 @@ class PredictionWriter:
         LOG_RECORDS.labels("spooled").inc(len(records))
         logger.warning("prediction queue full: %d records spooled", len(records))
 
+    def reject(self, rejection: Rejection) -> None:
+        """Queue a refused or failed request for the log (the oldest is dropped beyond the bound)."""
+        with self._lock:
+            if len(self._rejections) >= REJECTIONS_HELD:
+                self._rejections.popleft()
+                REJECTIONS_DROPPED.inc()
+            self._rejections.append(rejection)
+
     def pending(self, prediction_id: str) -> PredictionRecord | None:
         """A record queued but not stored yet, if ``prediction_id`` names one."""
         with self._lock:
@@ -108,6 +132,11 @@ class PredictionWriter:
             self._lock.notify_all()
         self._thread.join(timeout=timeout_s)
 
+    def erase_spooled(self, prediction_id: str) -> int:
+        """Remove a prediction from the spool, never while this process replays it; returns how many."""
+        with self._replaying:
+            return self.spool.erase(prediction_id)
+
     @property
     def database_down(self) -> bool:
         """Whether the last attempt to reach the database failed."""
@@ -117,10 +146,12 @@ class PredictionWriter:
         while True:
             batch = self._next_batch()
             if batch is None:
+                self._store_rejections()
                 return
             if batch:
                 self._store(batch)
             self._replay_when_due()
+            self._store_rejections()
 
     def _next_batch(self) -> list[tuple[float, PredictionRecord]] | None:
         with self._lock:
@@ -150,11 +181,55 @@ class PredictionWriter:
             LOG_QUEUE_DEPTH.set(len(self._queue))
             self._lock.notify_all()
 
+    def _store_rejections(self) -> None:
+        if self._database_down:
+            return
+        with self._lock:
+            rejections = list(self._rejections)
+            self._rejections.clear()
+        try:
+            self.log.add_rejections(rejections)
+        except Exception as exc:  # unreachable: keep them (bounded) for the next attempt
+            with self._lock:
+                self._rejections.extendleft(reversed(rejections))
+                while len(self._rejections) > REJECTIONS_HELD:
+                    self._rejections.popleft()
+                    REJECTIONS_DROPPED.inc()
+            self._went_down(exc)
+
     def _went_down(self, exc: Exception) -> None:
         self._database_down = True
         self._next_retry = time.monotonic() + self.policy.retry_interval_s
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         logger.error("prediction log unreachable, spooling to %s: %s", self.spool.folder, first_line)
+
+    def _replay(self, files: list[Path]) -> None:
+        """Store every spooled prediction, then every spooled feedback (which may name them)."""
+        with ExitStack() as claims:
+            entries = [claims.enter_context(self.spool.claim(path)) for path in files]
+            claimed = [entry for entry in entries if entry is not None]
+            records = [record for entry in claimed for record in entry.predictions]
+            for start in range(0, len(records), self.policy.batch_records):
+                self.log.add_new(records[start : start + self.policy.batch_records])
+            feedback = [item for entry in claimed for item in entry.feedback]
+            applied = self.log.apply_feedback(feedback)
+            LOG_RECORDS.labels("replayed").inc(len(records))
+            FEEDBACK_RECORDS.labels("replayed").inc(applied)
+            FEEDBACK_RECORDS.labels("dropped").inc(len(feedback) - applied)
+            if records or feedback:
+                logger.info(
+                    "replayed %d spooled predictions and %d feedback (%d for no stored prediction, dropped)",
+                    len(records),
+                    applied,
+                    len(feedback) - applied,
+                )
+
+    def spool_feedback(self, feedback: SpooledFeedback) -> None:
+        """Keep feedback that cannot be stored now (database down) for the next replay."""
+        self.spool.append_feedback([feedback])
+        FEEDBACK_RECORDS.labels("spooled").inc()
+        with self._lock:
+            self._database_down = True
 
     def _replay_when_due(self) -> None:
         if time.monotonic() < self._next_retry:
@@ -164,14 +239,9 @@ class PredictionWriter:
             self._next_retry = time.monotonic() + self.policy.retry_interval_s
             return
         try:
-            self.log.ping()
-            for path in files:
-                with self.spool.claim(path) as records:
-                    if records:
-                        for start in range(0, len(records), self.policy.batch_records):
-                            self.log.add_new(records[start : start + self.policy.batch_records])
-                        LOG_RECORDS.labels("replayed").inc(len(records))
-                        logger.info("replayed %d spooled predictions from %s", len(records), path.name)
+            with self._replaying:
+                self.log.ping()
+                self._replay(files)
         except Exception as exc:  # still unreachable: try again later
             self._went_down(exc)
             return

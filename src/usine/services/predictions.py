@@ -13,7 +13,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from usine.domain.errors import FieldError, InvalidInput, PayloadTooLarge
+from usine.domain.access import ANONYMOUS
+from usine.domain.errors import (
+    FieldError,
+    InvalidInput,
+    PayloadTooLarge,
+    PredictionNotFound,
+    StorageUnavailable,
+)
 from usine.domain.explanations import Reason
 from usine.domain.features import Record
 from usine.domain.predictions import (
@@ -21,6 +28,7 @@ from usine.domain.predictions import (
     LoggedPrediction,
     PredictionLog,
     PredictionRecord,
+    SpooledFeedback,
 )
 from usine.services.batching import MicroBatcher
 from usine.services.metrics import PREDICTIONS, SCORES
@@ -75,13 +83,16 @@ class PredictionService:
         self.log_predictions = log_predictions
         self.reason_codes = reason_codes
 
-    async def predict(self, name: str, payload: object, request_id: str | None = None) -> ScoredBatch:
+    async def predict(
+        self, name: str, payload: object, request_id: str | None = None, caller: str = ANONYMOUS
+    ) -> ScoredBatch:
         """Validate, score and log one record or a list of records.
 
         Args:
             name: the model to score with.
             payload: the decoded request body: one record or a list of records.
             request_id: the caller's request id; one is made when absent.
+            caller: who asked (the API key's name), logged with each prediction.
 
         Returns:
             One prediction per record, in order, with the version that scored them; they
@@ -116,6 +127,7 @@ class PredictionService:
                 score=float(score),
                 latency_ms=latency_ms,
                 created_at=now,
+                caller=caller,
             )
             for record, score in zip(records, scores, strict=True)
         ]
@@ -158,27 +170,53 @@ class PredictionService:
         if self.writer.pending(prediction_id) is not None:
             self.writer.flush()
 
-    def record_feedback(self, prediction_id: str, label: str) -> LoggedPrediction:
+    def record_feedback(self, prediction_id: str, label: str) -> LoggedPrediction | SpooledFeedback:
         """Attach the ground truth of a prediction (the latest feedback wins).
+
+        While the database is unreachable the feedback is spooled (durably) and returned as
+        :class:`SpooledFeedback`; it is applied when the database answers again, and dropped
+        then if no such prediction exists.
 
         Raises:
             PredictionNotFound: no such prediction.
-            InvalidInput: the label is not one of the model's classes.
+            InvalidInput: the label is not one of the model's classes (of any served model,
+                while the prediction cannot be read).
 
         """
         self._stored(prediction_id)
-        prediction = self.log.get(prediction_id)
-        classes = self._classes(prediction.record.model_name)
-        if classes and label not in classes:
-            message = f"label must be one of {', '.join(classes)}"
-            raise InvalidInput([FieldError(index=None, field="label", message=message)])
-        return self.log.set_feedback(prediction_id, Feedback(label=label, received_at=datetime.now(UTC)))
+        received = datetime.now(UTC)
+        try:
+            prediction = self.log.get(prediction_id)
+            _check_label(label, self._classes(prediction.record.model_name))
+            return self.log.set_feedback(prediction_id, Feedback(label=label, received_at=received))
+        except StorageUnavailable:
+            _check_label(label, tuple({c for model in self.holder.served() for c in model.spec.classes}))
+            spooled = SpooledFeedback(prediction_id=prediction_id, label=label, received_at=received)
+            self.writer.spool_feedback(spooled)
+            return spooled
 
     def _classes(self, model_name: str) -> tuple[str, ...]:
         served = {model.name: model for model in self.holder.served()}
         return served[model_name].spec.classes if model_name in served else ()
 
     def delete(self, prediction_id: str) -> None:
-        """Erase a prediction and its feedback; raises ``PredictionNotFound``."""
+        """Erase a prediction and its feedback, in the database and in the spool.
+
+        Raises:
+            PredictionNotFound: no such prediction in either.
+            StorageUnavailable: the database is unreachable and the spool does not hold it.
+
+        """
         self._stored(prediction_id)
-        self.log.delete(prediction_id)
+        spooled = self.writer.erase_spooled(prediction_id)
+        try:
+            self.log.delete(prediction_id)
+        except (PredictionNotFound, StorageUnavailable):
+            if not spooled:
+                raise
+
+
+def _check_label(label: str, classes: tuple[str, ...]) -> None:
+    if classes and label not in classes:
+        message = f"label must be one of {', '.join(sorted(classes))}"
+        raise InvalidInput([FieldError(index=None, field="label", message=message)])

@@ -7,22 +7,24 @@ line, so that a restart loop is visible and explained rather than silent.
 
 from __future__ import annotations
 
+from usine.adapters.db.api_keys import SqlApiKeyStore
 from usine.adapters.db.engine import make_engine
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.domain.errors import StartupCheckFailed
+from usine.services.access import check_keys_defined
 from usine.services.models import open_registry
 from usine.settings import Profile, Settings
 
 
 def check_can_serve(settings: Settings) -> None:
-    """Verify that the database answers and every served model has a version to serve.
+    """Verify that the database answers, holds an API key (``prod``) and every served model has a version.
 
     Args:
         settings: the server's settings; nothing is checked in the ``dev`` profile.
 
     Raises:
-        StartupCheckFailed: the database is unreachable, or a model has no version under the
-            serving alias.
+        StartupCheckFailed: the database is unreachable, holds no active API key (``prod``),
+            or a model has no version under the serving alias.
     """
     if settings.profile is Profile.DEV:
         return
@@ -34,6 +36,8 @@ def check_can_serve(settings: Settings) -> None:
         raise StartupCheckFailed(
             f"database unreachable ({engine.url.render_as_string()}): {first_line}"
         ) from None
+    else:
+        check_keys_defined(settings, SqlApiKeyStore(engine))
     finally:
         engine.dispose()
     registry = open_registry(settings)

@@ -131,3 +131,28 @@ def test_queued_predictions_are_stored_before_shutdown_completes(
     with TestClient(create_app(settings)) as client:
         sent = [pid for _ in range(10) for pid in predict(client, credit_records)]
     assert sorted(stored_ids(settings)) == sorted(sent)
+
+
+def test_feedback_during_an_outage_is_kept_and_an_erased_spooled_prediction_never_arrives(
+    settings: Settings, credit_records: list[dict[str, Any]]
+) -> None:
+    spool = Spool(settings.spool_dir)
+    with TestClient(create_app(settings)) as client:
+        (stored,) = predict(client, credit_records[:1])
+        wait_until(lambda: stored_ids(settings) == [stored], "first prediction stored")
+        with database_outage(settings.database_url):
+            kept, erased = predict(client, credit_records[1:3])
+            wait_until(lambda: spool.count() >= 2, "predictions spooled during the outage")
+            for prediction, label in ((stored, "bad"), (kept, "good"), (erased, "bad")):
+                queued = client.put(f"/1.0.0/predictions/{prediction}/feedback", json={"label": label})
+                assert queued.status_code == 202, queued.text
+                assert queued.json()["status"] == "queued"
+            refused = client.put(f"/1.0.0/predictions/{kept}/feedback", json={"label": "maybe"})
+            assert refused.status_code == 422  # the label is still checked against the served models
+            assert client.delete(f"/1.0.0/predictions/{erased}").status_code == 204
+            assert erased.encode() not in b"".join(path.read_bytes() for path in spool.pending_files())
+        wait_until(lambda: sorted(stored_ids(settings)) == sorted([stored, kept]), "spool replayed")
+        wait_until(lambda: spool.count() == 0, "spool emptied")
+        labels = {p: client.get(f"/1.0.0/predictions/{p}").json()["feedback"] for p in (stored, kept)}
+        assert {p: f["label"] for p, f in labels.items() if f} == {stored: "bad", kept: "good"}
+        assert client.get(f"/1.0.0/predictions/{erased}").status_code == 404

@@ -50,6 +50,7 @@ def test_liveness_and_readiness(client: TestClient) -> None:
     # No claims model in this home: claim uploads answer 503, the credit model still serves.
     assert body["unavailable"].keys() == {"claims"}
     assert "usine train claims" in body["unavailable"]["claims"]
+    assert "AUTHENTICATION IS OFF" in body["warnings"][0]  # profile dev, no key required
 
 
 def test_models_publish_version_alias_and_input_schema(client: TestClient) -> None:

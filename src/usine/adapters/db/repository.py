@@ -11,9 +11,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from usine.adapters.db.tables import FeedbackRow, PredictionRow
+from usine.adapters.db.tables import FeedbackRow, PredictionRow, RejectionRow
 from usine.domain.errors import PredictionNotFound, StorageUnavailable
-from usine.domain.predictions import Feedback, LoggedPrediction, PredictionRecord
+from usine.domain.predictions import (
+    Feedback,
+    LoggedPrediction,
+    PredictionRecord,
+    Rejection,
+    SpooledFeedback,
+)
+
+FEEDBACK_CHUNK = 500
 
 
 class SqlPredictionLog:
@@ -46,6 +54,55 @@ class SqlPredictionLog:
         if self.engine.dialect.name == "sqlite":
             return sqlite.insert(PredictionRow).on_conflict_do_nothing(index_elements=["id"])
         raise NotImplementedError(f"no bulk insert for {self.engine.dialect.name}")
+
+    def add_rejections(self, rejections: list[Rejection]) -> None:
+        """Store refused or failed requests in one transaction."""
+        if not rejections:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(RejectionRow),
+                [
+                    {
+                        "created_at": r.created_at,
+                        "status": r.status,
+                        "reason": r.reason[:64],
+                        "caller": r.caller[:128],
+                        "model_name": r.model_name[:128] if r.model_name else None,
+                    }
+                    for r in rejections
+                ],
+            )
+
+    def apply_feedback(self, feedback: list[SpooledFeedback]) -> int:
+        """Store spooled feedback (the latest received wins); returns how many named a stored prediction.
+
+        Feedback naming no stored prediction (erased since, or never existed) is not stored.
+        """
+        applied = 0
+        ordered = sorted(feedback, key=lambda item: item.received_at)
+        for start in range(0, len(ordered), FEEDBACK_CHUNK):
+            chunk = ordered[start : start + FEEDBACK_CHUNK]
+            ids = {item.prediction_id for item in chunk}
+            with self._sessions.begin() as session:
+                known = set(session.scalars(select(PredictionRow.id).where(PredictionRow.id.in_(ids))))
+                rows = {
+                    row.prediction_id: row
+                    for row in session.scalars(select(FeedbackRow).where(FeedbackRow.prediction_id.in_(ids)))
+                }
+                for item in chunk:
+                    if item.prediction_id not in known:
+                        continue
+                    applied += 1
+                    row = rows.get(item.prediction_id)
+                    if row is None:
+                        rows[item.prediction_id] = row = FeedbackRow(prediction_id=item.prediction_id)
+                        session.add(row)
+                    elif row.received_at > item.received_at:
+                        continue
+                    row.label = item.label
+                    row.received_at = item.received_at
+        return applied
 
     def get(self, prediction_id: str) -> LoggedPrediction:
         """The prediction with its feedback.
@@ -115,6 +172,7 @@ def _rows(records: list[PredictionRecord]) -> list[dict[str, Any]]:
             "score": r.score,
             "latency_ms": r.latency_ms,
             "created_at": r.created_at,
+            "caller": r.caller,
         }
         for r in records
     ]
@@ -136,6 +194,7 @@ def _load(session: Session, prediction_id: str) -> LoggedPrediction:
         score=row.score,
         latency_ms=row.latency_ms,
         created_at=row.created_at,
+        caller=row.caller,
     )
     feedback = (
         Feedback(label=feedback_row.label, received_at=feedback_row.received_at) if feedback_row else None

@@ -63,6 +63,7 @@ class PredictionRow(Base):
     score: Mapped[float] = mapped_column(Float)
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    caller: Mapped[str] = mapped_column(String(128), default="anonymous", server_default="anonymous")
 
     __table_args__ = (Index("ix_predictions_model_created", "model_name", "created_at"),)
 
@@ -150,3 +151,32 @@ class ClaimCorrectionRow(Base):
     saved: Mapped[str | None] = mapped_column(Text)
     changed: Mapped[bool] = mapped_column(Boolean)
     confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class ApiKeyRow(Base):
+    """An API key: its SHA-256 digest (never the token), a prefix to recognise it, its scopes."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(128), doc="Space-separated scope names.")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class RejectionRow(Base):
+    """A refused (4xx) or failed (5xx) request: status, reason, caller, model; never the payload."""
+
+    __tablename__ = "rejections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(64))
+    caller: Mapped[str] = mapped_column(String(128))
+    model_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    __table_args__ = (Index("ix_rejections_model_created", "model_name", "created_at"),)

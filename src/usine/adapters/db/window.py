@@ -14,7 +14,7 @@ from typing import Any, TypeVarTuple
 import numpy as np
 from sqlalchemy import Engine, Select, func, inspect, select
 
-from usine.adapters.db.tables import FeedbackRow, PredictionRow
+from usine.adapters.db.tables import FeedbackRow, PredictionRow, RejectionRow
 
 Columns = TypeVarTuple("Columns")
 
@@ -38,6 +38,25 @@ class VersionCount:
     requests: int
     first_at: datetime
     last_at: datetime
+
+
+@dataclass(frozen=True)
+class CallerCount:
+    """Predictions and requests of one caller on one model version in the window."""
+
+    caller: str
+    version: str
+    predictions: int
+    requests: int
+
+
+@dataclass(frozen=True)
+class RejectionCount:
+    """Refused or failed requests naming the model in the window, by status and reason."""
+
+    status: int
+    reason: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -99,6 +118,44 @@ class PredictionWindowReader:
             (VersionCount(str(v), int(n), int(r), first, last) for v, n, r, first, last in rows),
             key=lambda count: (len(count.version), count.version),
         )
+
+    def count_by_caller(self, query: WindowQuery) -> list[CallerCount]:
+        """Predictions and distinct requests per caller and version, counted by the database."""
+        statement = self._within(
+            select(
+                PredictionRow.caller,
+                PredictionRow.model_version,
+                func.count(),
+                func.count(PredictionRow.request_id.distinct()),
+            ).group_by(PredictionRow.caller, PredictionRow.model_version),
+            query,
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        counts = [CallerCount(str(c), str(v), int(n), int(r)) for c, v, n, r in rows]
+        return sorted(counts, key=lambda count: (-count.predictions, count.caller, count.version))
+
+    def rejections(self, query: WindowQuery) -> list[RejectionCount]:
+        """Refused or failed requests naming the model in the window, by status and reason.
+
+        Rejections carry no version (a refused request was scored by none): ``query.version``
+        does not filter them.
+        """
+        if not inspect(self.engine).has_table(RejectionRow.__tablename__):
+            return []
+        statement = (
+            select(RejectionRow.status, RejectionRow.reason, func.count())
+            .where(
+                RejectionRow.model_name == query.model,
+                RejectionRow.created_at >= query.since,
+                RejectionRow.created_at < query.until,
+            )
+            .group_by(RejectionRow.status, RejectionRow.reason)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        counts = [RejectionCount(int(s), str(r), int(n)) for s, r, n in rows]
+        return sorted(counts, key=lambda count: (-count.count, count.status, count.reason))
 
     def request_latencies(self, query: WindowQuery) -> Iterator[np.ndarray]:
         """Latency of each request (one value per request, not per record), in chunks."""

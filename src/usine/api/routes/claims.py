@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
+from usine.api.auth import scoped
 from usine.api.deps import JsonBody
 from usine.api.errors import error_members
 from usine.api.uploads import display_name, read_files
+from usine.domain.access import Scope
 from usine.domain.claims_api import (
     EXTRACTION_ID,
     ClaimFilesOut,
@@ -27,7 +29,9 @@ from usine.domain.claims_api import (
 from usine.domain.errors import FieldError, InvalidInput, NoFileExtracted
 from usine.services.claims import ClaimsService, refusal
 
-router = APIRouter(prefix="/entities/{uom_code}/customers/{customer_id}", tags=["claims"])
+router = APIRouter(
+    prefix="/entities/{uom_code}/customers/{customer_id}", tags=["claims"], dependencies=scoped(Scope.CLAIMS)
+)
 
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 Identifier = Annotated[

@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
+from usine.api.auth import scoped
 from usine.api.routes.claims import ClaimsDep
 from usine.api.routes.monitoring import PROBLEM, Since, Until
+from usine.domain.access import Scope
 from usine.domain.claims_acceptance import ClaimsAcceptanceReport
 
-router = APIRouter(prefix="/monitoring/claims", tags=["monitoring"])
+router = APIRouter(prefix="/monitoring/claims", tags=["monitoring"], dependencies=scoped(Scope.ADMIN))
 
 
 @router.get("/acceptance", responses={422: {"description": "The window cannot be read", **PROBLEM}})

@@ -10,7 +10,9 @@ from usine import __version__
 from usine.api.deps import ModelHolderDep, PredictionServiceDep
 from usine.api.errors import problem
 from usine.domain.schemas import HealthOut, ReadinessOut
+from usine.services.access import AUTH_OFF_WARNING
 from usine.services.claims import ClaimsService
+from usine.settings import Settings
 
 router = APIRouter(tags=["health"])
 
@@ -47,9 +49,12 @@ async def readiness(
         problems.append(f"database: {type(exc).__name__}: {exc}".splitlines()[0])
     if problems:
         return problem(request, 503, "; ".join(problems), kind="not-ready", models=models)
+    settings: Settings = request.app.state.settings
+    warnings = None if settings.requires_api_keys else [AUTH_OFF_WARNING]
     return ReadinessOut(
         status="ready",
         models=models,
         reload_failures=dict(holder.reload_failures) or None,
         unavailable=unavailable,
+        warnings=warnings,
     )

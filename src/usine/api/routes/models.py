@@ -6,14 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
+from usine.api.auth import scoped
 from usine.api.deps import ModelHolderDep, PredictionServiceDep, RegistryDep
+from usine.domain.access import Scope
 from usine.domain.schemas import ModelOut, ReloadOut
 from usine.services.model_reload import reload_model
 
 router = APIRouter(prefix="/models", tags=["models"])
 
 
-@router.get("")
+@router.get("", dependencies=scoped())
 def list_models(holder: ModelHolderDep) -> list[ModelOut]:
     """Served models: name, version, alias, metrics and input schema."""
     return [
@@ -37,6 +39,7 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 @router.post(
     "/{name}/reload",
+    dependencies=scoped(Scope.ADMIN),
     responses={
         404: {"description": "This server does not serve the model", **PROBLEM},
         503: {"description": "No version has the alias, or it failed to load", **PROBLEM},

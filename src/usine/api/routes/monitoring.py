@@ -10,23 +10,30 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from usine.adapters.db.engine import make_engine
+from usine.api.auth import scoped
+from usine.domain.access import Scope
 from usine.domain.monitoring import MonitoringReport
 from usine.monitoring.report import render_report
 from usine.services.monitoring import MonitoringService, open_monitoring, window_query
 from usine.settings import Settings
 
-router = APIRouter(prefix="/monitoring", tags=["monitoring"])
+router = APIRouter(prefix="/monitoring", tags=["monitoring"], dependencies=scoped(Scope.ADMIN))
 _lock = threading.Lock()
 
 ModelName = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+INSTANT = r"^(\d{1,5}[mhdw]|\d{4}-\d{2}-\d{2}([T ][0-9:.]{5,15}(Z|[+-]\d{2}:\d{2})?)?)$"
 Since = Annotated[
     str,
     Query(
         max_length=64,
+        pattern=INSTANT,
         description="Start of the window: a duration back from now (7d, 24h, 30m, 2w) or ISO 8601.",
     ),
 ]
-Until = Annotated[str | None, Query(max_length=64, description="End of the window (now by default).")]
+Until = Annotated[
+    str | None,
+    Query(max_length=64, pattern=INSTANT, description="End of the window, after since (now by default)."),
+]
 Version = Annotated[str | None, Query(max_length=32, pattern=r"^[0-9]+$", description="Only this version.")]
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi.responses import JSONResponse
 
+from usine.api.auth import require_scope, scoped
 from usine.api.deps import JsonBody, PredictionServiceDep, RequestId
-from usine.domain.predictions import LoggedPrediction
+from usine.domain.access import Caller, Scope
+from usine.domain.predictions import LoggedPrediction, SpooledFeedback
 from usine.domain.schemas import (
     FeedbackIn,
     FeedbackOut,
+    FeedbackQueuedOut,
     LoggedPredictionOut,
     PredictionsOut,
 )
@@ -55,12 +59,13 @@ RECORDS_BODY: dict[str, Any] = {
 )
 async def create_predictions(
     name: ModelName,
+    caller: Annotated[Caller, Depends(require_scope(Scope.PREDICT))],
     body: JsonBody,
     service: PredictionServiceDep,
     request_id: RequestId = None,
 ) -> Response:
     """Score one record or a list of records; every prediction is logged (in the background)."""
-    batch = await service.predict(name, body, request_id)
+    batch = await service.predict(name, body, request_id, caller.name)
     # Serialised directly (the hot path): the document is exactly PredictionsOut.
     content = orjson.dumps(
         {
@@ -78,6 +83,7 @@ async def create_predictions(
 
 @router.get(
     "/predictions/{prediction_id}",
+    dependencies=scoped(Scope.PREDICT, Scope.FEEDBACK),
     responses={404: {"description": "No such prediction", **PROBLEM}},
 )
 def get_prediction(prediction_id: PredictionId, service: PredictionServiceDep) -> LoggedPredictionOut:
@@ -87,22 +93,36 @@ def get_prediction(prediction_id: PredictionId, service: PredictionServiceDep) -
 
 @router.put(
     "/predictions/{prediction_id}/feedback",
+    dependencies=scoped(Scope.FEEDBACK),
+    response_model=LoggedPredictionOut,
     responses={
+        202: {
+            "description": "The database is unreachable: the feedback is kept and applied when it answers",
+            "model": FeedbackQueuedOut,
+        },
         404: {"description": "No such prediction", **PROBLEM},
         422: {"description": "Unknown label", **PROBLEM},
     },
 )
-def put_feedback(
-    prediction_id: PredictionId, feedback: FeedbackIn, service: PredictionServiceDep
-) -> LoggedPredictionOut:
+def put_feedback(prediction_id: PredictionId, feedback: FeedbackIn, service: PredictionServiceDep) -> Any:
     """Record the ground truth of a prediction (the latest wins)."""
-    return render(service.record_feedback(prediction_id, feedback.label))
+    outcome = service.record_feedback(prediction_id, feedback.label)
+    if isinstance(outcome, SpooledFeedback):
+        queued = FeedbackQueuedOut(
+            prediction_id=outcome.prediction_id, label=outcome.label, received_at=outcome.received_at
+        )
+        return JSONResponse(queued.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+    return render(outcome)
 
 
 @router.delete(
     "/predictions/{prediction_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={404: {"description": "No such prediction", **PROBLEM}},
+    dependencies=scoped(Scope.ADMIN),
+    responses={
+        404: {"description": "No such prediction", **PROBLEM},
+        503: {"description": "The database is unreachable and the spool does not hold it", **PROBLEM},
+    },
 )
 def delete_prediction(prediction_id: PredictionId, service: PredictionServiceDep) -> None:
     """Erase a prediction and its feedback (data-protection request)."""
@@ -122,5 +142,6 @@ def render(logged: LoggedPrediction) -> LoggedPredictionOut:
         score=record.score,
         latency_ms=record.latency_ms,
         created_at=record.created_at,
+        caller=record.caller,
         feedback=FeedbackOut(label=feedback.label, received_at=feedback.received_at) if feedback else None,
     )

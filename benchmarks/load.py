@@ -1,0 +1,255 @@
+"""Sustainable load and a soak: predictions and feedback on a real server, stepped until p99 breaks.
+
+Trains the credit model in a private USINE_HOME, creates an API key, starts ``usine serve``
+(profile staging: keys checked, every prediction and feedback logged) on 127.0.0.1 and drives it
+with locust (headless, in its own venv built from benchmarks/requirements-locust.txt), mixing
+four predictions for one feedback:
+
+1. **steps**: N users at one request per second each, for each N of ``--rates``; a step is
+   sustained when p99 stays under ``--p99-ms``, no request fails and the achieved rate is at
+   least 90 % of the offered one. The sustainable rate is the highest sustained step.
+2. **soak**: 80 % of that rate for ``--soak-s`` seconds, the server's RSS sampled every 5 s:
+   errors, p99 and RSS growth are reported.
+
+Bounded: every step and the soak have a fixed duration; nothing leaves 127.0.0.1.
+
+    .venv/bin/python benchmarks/load.py                          # about 6 minutes
+    .venv/bin/python benchmarks/load.py --step-s 10 --soak-s 30  # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from serving import free_port, run
+
+from usine.datasets import dataset_path
+from usine.pipelines.credit import NUMERIC_FEATURES, TARGET
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+LOCUST_VENV = HERE / ".peers" / "locust"
+console = Console()
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one fixed-rate run measured."""
+
+    offered: float
+    achieved: float
+    requests: int
+    failures: int
+    p50_ms: float
+    p99_ms: float
+
+
+def ensure_locust() -> Path:
+    """The locust venv, created from the pinned requirements when missing."""
+    locust = LOCUST_VENV / "bin" / "locust"
+    if not locust.exists():
+        console.print("creating the locust venv (benchmarks/.peers/locust)")
+        run([str(BIN / "uv"), "venv", "--quiet", "--python", "3.11", str(LOCUST_VENV)])
+        run(
+            [str(BIN / "uv"), "pip", "install", "--quiet", "-r", str(HERE / "requirements-locust.txt")],
+            {**os.environ, "VIRTUAL_ENV": str(LOCUST_VENV)},
+        )
+    return locust
+
+
+def applicants(count: int = 50) -> list[dict[str, object]]:
+    """The first applicants of the vendored data, typed as a client sends them."""
+    with dataset_path("german_credit.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))[:count]
+    return [
+        {key: int(value) if key in NUMERIC_FEATURES else value for key, value in row.items() if key != TARGET}
+        for row in rows
+    ]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextmanager
+def server(home: Path, database_url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``usine serve`` (staging) until ready; stopped with SIGTERM."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "USINE_HOME": str(home),
+        "USINE_DATABASE_URL": database_url,
+        "USINE_PROFILE": "staging",
+    }
+    with (home / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "usine"), "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                if process.poll() is not None:
+                    raise SystemExit(f"server exited:\n{(home / 'server.log').read_text()}")
+                try:
+                    if httpx.get(f"{base}/1.0.0/readiness", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.5)
+            yield base, process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=120)
+
+
+def locust_step(locust: Path, base: str, env: dict[str, str], users: int, seconds: int, folder: Path) -> Step:
+    """One fixed-rate run of ``users`` users (one request per second each) for ``seconds``."""
+    prefix = folder / f"step-{users}"
+    subprocess.run(
+        [
+            str(locust),
+            "-f",
+            str(HERE / "locust_scenario.py"),
+            "--headless",
+            "--host",
+            base,
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "-t",
+            f"{seconds}s",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "ERROR",
+        ],
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=seconds + 120,
+    )
+    with Path(f"{prefix}_stats.csv").open(newline="") as handle:
+        total = next(row for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
+    requests = int(total["Request Count"])
+    return Step(
+        offered=float(users),
+        achieved=float(total["Requests/s"]),
+        requests=requests,
+        failures=int(total["Failure Count"]),
+        p50_ms=float(total["50%"] or "nan"),
+        p99_ms=float(total["99%"] or "nan"),
+    )
+
+
+def sustained(step: Step, p99_ms: float) -> bool:
+    """Whether a step kept its promise: p99 under target, no failure, the offered rate served."""
+    return step.failures == 0 and step.p99_ms <= p99_ms and step.achieved >= 0.9 * step.offered
+
+
+def main() -> None:
+    """Step the rate, soak at 80 % of the sustainable one, print both tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="10,20,40,60,80,120", help="Requests per second to try.")
+    parser.add_argument("--p99-ms", type=float, default=250.0, help="The p99 target of a sustained step.")
+    parser.add_argument("--step-s", type=int, default=30, help="Duration of one step.")
+    parser.add_argument("--soak-s", type=int, default=120, help="Duration of the soak.")
+    parser.add_argument("--database-url", default="", help="PostgreSQL URL; SQLite under the home if empty.")
+    args = parser.parse_args()
+    locust = ensure_locust()
+    with tempfile.TemporaryDirectory(prefix="usine-load-") as folder:
+        home = Path(folder)
+        database_url = args.database_url or f"sqlite:///{home / 'usine.db'}"
+        env = {**os.environ, "USINE_HOME": str(home), "USINE_DATABASE_URL": database_url}
+        console.print("training the credit model and creating a key")
+        run([str(BIN / "usine"), "train", "credit"], env)
+        scopes = ["--scope", "predict", "--scope", "feedback"]
+        key = run([str(BIN / "usine"), "keys", "create", "--name", "locust", *scopes], env)
+        load_env = {
+            **os.environ,
+            "USINE_LOAD_KEY": key.strip().splitlines()[-1],
+            "USINE_LOAD_RECORDS": json.dumps(applicants()),
+        }
+        with server(home, database_url) as (base, process):
+            steps: list[Step] = []
+            for rate in (int(r) for r in args.rates.split(",")):
+                step = locust_step(locust, base, load_env, rate, args.step_s, home)
+                steps.append(step)
+                console.print(
+                    f"{rate} req/s offered: {step.achieved:.1f} served, "
+                    f"p99 {step.p99_ms:.0f} ms, {step.failures} failed"
+                )
+                if not sustained(step, args.p99_ms):
+                    break
+            best = max((s.offered for s in steps if sustained(s, args.p99_ms)), default=0.0)
+            soak_rate = max(1, round(best * 0.8))
+            samples: list[float] = [rss_mb(process.pid)]
+            done = threading.Event()
+
+            def sample() -> None:
+                while not done.wait(5):
+                    samples.append(rss_mb(process.pid))
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            soak = locust_step(locust, base, load_env, soak_rate, args.soak_s, home)
+            done.set()
+            sampler.join()
+            samples.append(rss_mb(process.pid))
+    table = Table(
+        title=f"steps (p99 target {args.p99_ms:.0f} ms; 4 predictions : 1 feedback; staging, keys on)"
+    )
+    for column in ("offered req/s", "served req/s", "requests", "failed", "p50 ms", "p99 ms", "sustained"):
+        table.add_column(column, justify="right")
+    for step in steps:
+        counts = (f"{step.offered:.0f}", f"{step.achieved:.1f}", str(step.requests), str(step.failures))
+        verdict = "yes" if sustained(step, args.p99_ms) else "no"
+        table.add_row(*counts, f"{step.p50_ms:.0f}", f"{step.p99_ms:.0f}", verdict)
+    console.print(table)
+    console.print(f"sustainable rate: {best:.0f} req/s")
+    soak_table = Table(title=f"soak at {soak_rate} req/s (80 %) for {args.soak_s} s")
+    for column in (
+        "requests",
+        "failed",
+        "p50 ms",
+        "p99 ms",
+        "RSS start MB",
+        "RSS end MB",
+        "RSS max MB",
+        "growth MB",
+    ):
+        soak_table.add_column(column, justify="right")
+    timing = (str(soak.requests), str(soak.failures), f"{soak.p50_ms:.0f}", f"{soak.p99_ms:.0f}")
+    memory = (
+        f"{samples[0]:.0f}",
+        f"{samples[-1]:.0f}",
+        f"{max(samples):.0f}",
+        f"{samples[-1] - samples[0]:+.0f}",
+    )
+    soak_table.add_row(*timing, *memory)
+    console.print(soak_table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Hostile input on the JSON API of a real server: 4xx problem documents, the process alive,
+memory bounded (RSS growth measured, never time)."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from e2e.test_cli_and_server import Server, serving
+from support import credit_rows
+from usine.services.training import TrainingResult
+
+PREDICT = "/1.0.0/models/credit/predictions"
+ROUNDS = 10
+RSS_GROWTH_LIMIT_MB = 150
+IBAN = "FR7630006000011234567890189"
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.fixture(scope="module")
+def server(
+    trained_home: tuple[Path, TrainingResult], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'log.db'}"
+    with serving(trained_home[0], url) as running:
+        yield running
+
+
+def record_with(raw_value: str) -> bytes:
+    """A valid record whose ``duration_months`` is ``raw_value`` written as is (not valid JSON)."""
+    record = credit_rows(1)[0]
+    record["duration_months"] = "@@"
+    return json.dumps(record).replace('"@@"', raw_value).encode()
+
+
+def chunks(total: int, size: int = 65_536) -> Iterator[bytes]:
+    for _ in range(total // size):
+        yield b"[" + b" " * (size - 1)
+
+
+JSON = {"content-type": "application/json"}
+BODIES: dict[str, tuple[bytes, set[int]]] = {
+    "2 MB declared": (b"[" + b" " * 2_000_000 + b"]", {413}),
+    "nested arrays 100k deep": (b"[" * 100_000 + b"]" * 100_000, {400, 413}),
+    "nested objects in a field": (record_with('{"a":' * 5_000 + "1" + "}" * 5_000), {400, 422}),
+    "NaN": (record_with("NaN"), {422}),
+    "Infinity": (record_with("Infinity"), {422}),
+    "-Infinity": (record_with("-Infinity"), {422}),
+    "1e999": (record_with("1e999"), {422}),
+    "a 100,000-digit integer": (record_with("9" * 100_000), {400, 413, 422}),
+    "a huge float": (record_with("1" * 300 + ".5"), {422}),
+    "not JSON": (b"\xff\xfe\x00garbage", {400}),
+    "a string": (b'"\\ud800"', {400, 422}),
+}
+PATHS: dict[str, tuple[str, str]] = {
+    "fullwidth digits": ("GET", "/1.0.0/predictions/%EF%BC%90%EF%BC%91"),
+    "right-to-left override": ("GET", "/1.0.0/predictions/abc%E2%80%AEdef"),
+    "NUL byte": ("DELETE", "/1.0.0/predictions/0%00"),
+    "traversal": ("GET", "/1.0.0/predictions/..%2F..%2Fetc%2Fpasswd"),
+    "zero-width space in a model": ("POST", "/1.0.0/models/credit%E2%80%8B/predictions"),
+    "accented model": ("POST", "/1.0.0/models/cr%C3%A9dit/predictions"),
+    "overlong id": ("GET", "/1.0.0/predictions/" + "a" * 10_000),
+    "an IBAN as id": ("PUT", f"/1.0.0/predictions/{IBAN}/feedback"),
+}
+
+
+def assert_problem(response: httpx.Response, allowed: set[int], what: str) -> None:
+    assert response.status_code in allowed, (what, response.status_code, response.text[:300])
+    assert response.headers["content-type"] == "application/problem+json", what
+
+
+def test_hostile_bodies_and_ids_get_problems_in_bounded_memory(server: Server) -> None:
+    with httpx.Client(base_url=server.base, timeout=120) as api:
+        api.post(PREDICT, json=credit_rows(1)[0])  # warm up: the first call allocates caches
+        before = rss_mb(server.process.pid)
+        for _ in range(ROUNDS):
+            for what, (body, allowed) in BODIES.items():
+                assert_problem(api.post(PREDICT, content=body, headers=JSON), allowed, what)
+            for what, (method, path) in PATHS.items():
+                body: dict[str, Any] = {"json": {"label": "bad"}} if method in ("PUT", "POST") else {}
+                assert_problem(api.request(method, path, **body), {404, 405, 422}, what)
+            try:  # 4 MB streamed without a length: refused once the limit is read
+                streamed = api.post(PREDICT, content=chunks(4_000_000), headers=JSON)
+                assert_problem(streamed, {413}, "streamed 4 MB")
+            except (httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError):
+                pass  # the server answered 413 and closed while the client was still sending
+        growth = rss_mb(server.process.pid) - before
+        assert api.get("/1.0.0/health_check").status_code == 200
+        assert api.post(PREDICT, json=credit_rows(1)[0]).status_code == 200
+    assert server.process.poll() is None
+    assert growth < RSS_GROWTH_LIMIT_MB, f"RSS grew by {growth:.0f} MB over {ROUNDS} rounds"
+    output = server.output()
+    assert "Traceback" not in output
+    assert IBAN not in output  # the access log line of that request is masked
+    assert "FR76" in output
