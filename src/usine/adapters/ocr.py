@@ -18,6 +18,8 @@ DESKEW_WIDTH = 600
 MAX_SKEW_DEGREES = 6.0
 RULE_LENGTH = 80
 """Shortest horizontal run of ink (pixels) erased as a table rule before OCR (half for vertical)."""
+DEBRIS_CONFIDENCE = 60.0
+"""One- or two-character words below this confidence (0–100) are debris of table borders."""
 MIN_WORD_CONFIDENCE = 10.0
 """Tesseract words below this confidence (0–100) are noise (specks, table rules)."""
 
@@ -124,8 +126,10 @@ def recognise(image: Image.Image, timeout_s: float, language: str = "fra") -> li
     ):
         text = str(text).strip().strip("|")
         confidence = float(conf)
-        if not text or confidence < MIN_WORD_CONFIDENCE:
+        if confidence < MIN_WORD_CONFIDENCE or not any(c.isalnum() or c in "€%$." for c in text):
             continue
+        if len(text) <= 2 and confidence < DEBRIS_CONFIDENCE:
+            continue  # bits of an erased table border, not a word
         words.append(
             Word(
                 text=text,

@@ -151,11 +151,17 @@ class Layout:
             return others[-1].text[-30:], row_text, x - others[-1].x1
         return "", row_text, 1.0
 
-    def above(self, line: Line, start: int, end: int, reach: int = 2) -> tuple[str, float]:
-        """The text right above the value (within ``reach`` rows, overlapping it), and the gap."""
+    def above(self, line: Line, start: int, end: int, reach: int = 3) -> tuple[str, float]:
+        """The text right above the value (within ``reach`` rows, overlapping it), and the gap.
+
+        Scraps (fewer than three letters or digits, such as what is left of a table border on
+        a scan) are looked through.
+        """
         box = line.span_box(start, end)
         for row in range(line.row - 1, max(-1, line.row - 1 - reach), -1):
             for other in self.rows.get((line.page, row), []):
+                if sum(c.isalnum() for c in other.text) < 3:
+                    continue
                 if other.x0 <= box.x1 + 0.02 and other.x1 >= box.x0 - 0.02:
                     return other.text, box.y0 - other.y1
         return "", 1.0

@@ -31,6 +31,19 @@ class Found:
     labelled: bool
 
 
+_CONFUSED = str.maketrans("OoQDIlSZB", "000011528")
+_NEXT_TO_DIGIT = re.compile(r"(?<=\d)[OoQDIlSZB]|[OoQDIlSZB](?=\d)")
+
+
+def digits_as_read(text: str) -> str:
+    """``text`` with letters OCR confuses with digits (O, I, S...) read as digits next to a digit.
+
+    Identifiers are digits where OCR often reads ``0`` as ``O`` (``FRO8…``); the length is kept,
+    so positions in the line still hold.
+    """
+    return _NEXT_TO_DIGIT.sub(lambda m: m.group().translate(_CONFUSED), text)
+
+
 def _labelled(line: Line, start: int, label: str) -> bool:
     return bool(re.search(label, fold_keep(line.text[:start]).lower()))
 
@@ -47,7 +60,7 @@ def find_iban(lines: list[Line]) -> Found | None:
         [
             Found(m.value, line, m.start, m.end, _labelled(line, m.start, r"iban"))
             for line in lines
-            for m in find_ibans(line.text)
+            for m in find_ibans(digits_as_read(line.text))
         ]
     )
 
@@ -69,7 +82,7 @@ def find_siret(lines: list[Line]) -> Found | None:
         [
             Found(m.value, line, m.start, m.end, _labelled(line, m.start, r"siret"))
             for line in lines
-            for m in find_company_numbers(line.text)
+            for m in find_company_numbers(digits_as_read(line.text))
             if len(m.value) == 14
         ]
     )
@@ -81,7 +94,7 @@ def find_siren(lines: list[Line]) -> Found | None:
         [
             Found(m.value, line, m.start, m.end, True)
             for line in lines
-            for m in find_company_numbers(line.text)
+            for m in find_company_numbers(digits_as_read(line.text))
             if len(m.value) == 9 and _labelled(line, m.start, r"siren|rcs")
         ]
     )
@@ -93,7 +106,7 @@ def find_vat_number(lines: list[Line]) -> Found | None:
         [
             Found(m.value, line, m.start, m.end, _labelled(line, m.start, r"tva|vat|intra"))
             for line in lines
-            for m in find_vat_numbers(line.text)
+            for m in find_vat_numbers(digits_as_read(line.text))
         ]
     )
 
@@ -114,7 +127,7 @@ def find_holder(lines: list[Line]) -> Found | None:
         start = m.end() + len(_PUNCTUATION.match(line.text, m.end()).group())  # type: ignore[union-attr]
         rest = line.text[start:]
         cut = re.search(r"\s[-|]\s", rest)
-        value = (rest[: cut.start()] if cut else rest).strip(" :.")
+        value = re.sub(r"^[^A-Za-zÀ-ÿ]+", "", rest[: cut.start()] if cut else rest).strip(" :.")
         if value:
             begin = line.text.index(value, start)
             return Found(value, line, begin, begin + len(value), True)

@@ -83,7 +83,8 @@ def has_currency_after(line: str, end: int) -> bool:
     return bool(re.match(r"\s?(€|eur)", line[end : end + 5], re.IGNORECASE))
 
 
-_PERCENT = re.compile(r"(?<![\d,.])(\d{1,2}(?:[,.]\d{1,2})?)\s?%")
+_PERCENT = re.compile(r"(?<![\d,.])(\d{1,2}(?:[,.]\d{1,2})?)\s?[%$]")
+"""A percentage; ``$`` too, which is how Tesseract often reads ``%`` in Courier."""
 
 
 def find_percents(line: str) -> list[Match[Decimal]]:
@@ -215,7 +216,7 @@ def fold_keep(text: str) -> str:
     return "".join(fold(c)[:1] or c for c in text)
 
 
-_REFERENCE = re.compile(r"(?<![\w/.-])([A-Z0-9][A-Z0-9/\-_.]{2,20}[A-Z0-9])(?![\w/-])", re.IGNORECASE)
+_REFERENCE = re.compile(r"(?<![\w/-])([A-Z0-9][A-Z0-9/\-_.]{2,20}[A-Z0-9])(?![\w/-])", re.IGNORECASE)
 
 
 def find_references(line: str) -> list[Match[str]]:
