@@ -15,13 +15,15 @@ from sklearn.model_selection import ParameterSampler, StratifiedKFold, cross_val
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
+from usine.domain.compiled_predictor import compile_predictor
 from usine.domain.errors import TrainingDataError
 from usine.domain.fairness import ProtectedAttribute
 from usine.domain.features import FeatureKind, FeatureSpec
 from usine.domain.metrics import classification_metrics
+from usine.domain.model_spec import ModelSpec
 from usine.domain.reference import compute_reference
 from usine.pipelines.blocks import Block, RunState, need
-from usine.services.evaluation import evaluate
+from usine.services.evaluation import Scorer, evaluate
 
 # A numeric input: its kind (integer or number), closed domain and description.
 NumericDeclaration = tuple[FeatureKind, float, float, str]
@@ -193,7 +195,7 @@ class Evaluate(Block):
         state.reference = compute_reference(train_inputs, need(state.features, "features"), scores)
         state.artifacts["reference/statistics.json"] = state.reference.model_dump(mode="json")
         evaluation = evaluate(
-            model,
+            self._scorer(state, model, classes[1]),
             inputs,
             target,
             scores,
@@ -206,3 +208,21 @@ class Evaluate(Block):
         state.extra_metrics.update(evaluation.metrics)
         state.artifacts.update(evaluation.artifacts())
         state.texts.update(evaluation.figures)
+
+    @staticmethod
+    def _scorer(state: RunState, model: Any, positive: str) -> Scorer:
+        """The compiled model when the pipeline compiles (hundreds of scorings: speed matters)."""
+        spec = ModelSpec(
+            name=state.model_name,
+            target=need(state.schema, "schema").target,
+            classes=need(state.schema, "schema").classes,
+            positive_class=positive,
+            features=need(state.features, "features"),
+            reference=need(state.reference, "reference"),
+            metrics=need(state.metrics, "metrics"),
+            data_sha256=state.sha256,
+        )
+        compiled = compile_predictor(model, spec)
+        if compiled is None:
+            return lambda inputs: model.predict_proba(inputs)[:, list(model.classes_).index(positive)]
+        return lambda inputs: compiled.predict_scores(inputs.to_dict("records"))

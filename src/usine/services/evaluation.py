@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.inspection import permutation_importance
+from sklearn.metrics import roc_auc_score
 
 from usine.domain.fairness import AttributeFairness, attribute_fairness, fairness_metrics
 from usine.evaluation import figures
@@ -38,8 +39,27 @@ class Evaluation:
         }
 
 
+Scorer = Callable[[pd.DataFrame], np.ndarray]
+
+
+def permutation_importance(
+    score: Scorer, inputs: pd.DataFrame, target: np.ndarray, repeats: int, seed: int
+) -> dict[str, tuple[float, float]]:
+    """Mean and standard deviation of the ROC AUC lost when one column is shuffled (seeded)."""
+    baseline = float(roc_auc_score(target, score(inputs)))
+    generator = np.random.default_rng(seed)
+    found = {}
+    for column in inputs.columns:
+        drops = []
+        for _ in range(repeats):
+            shuffled = inputs.assign(**{column: generator.permutation(inputs[column].to_numpy())})
+            drops.append(baseline - float(roc_auc_score(target, score(shuffled))))
+        found[str(column)] = (float(np.mean(drops)), float(np.std(drops)))
+    return found
+
+
 def evaluate(
-    model: Any,
+    score: Scorer,
     inputs: pd.DataFrame,
     target: np.ndarray,
     scores: np.ndarray,
@@ -52,7 +72,7 @@ def evaluate(
     """Evaluate a fitted classifier on held-out data.
 
     Args:
-        model: the fitted estimator (``predict_proba`` on ``inputs``).
+        score: the fitted model's probability of the positive class for a frame of inputs.
         inputs: the held-out features.
         target: 1 for the positive class (default), 0 otherwise.
         scores: the model's probability of the positive class on ``inputs``.
@@ -62,16 +82,7 @@ def evaluate(
         seed: seeds the permutations, so a rerun gives the same importances.
 
     """
-    named_target = np.where(target == 1, labels[1], labels[0])
-    permuted = permutation_importance(
-        model, inputs, named_target, scoring="roc_auc", n_repeats=PERMUTATION_REPEATS, random_state=seed
-    )
-    importance = {
-        str(column): (float(mean), float(std))
-        for column, mean, std in zip(
-            inputs.columns, permuted.importances_mean, permuted.importances_std, strict=True
-        )
-    }
+    importance = permutation_importance(score, inputs, target, PERMUTATION_REPEATS, seed)
     fairness = [
         attribute_fairness(attribute, groups, target, scores, threshold)
         for attribute, groups in protected.items()
