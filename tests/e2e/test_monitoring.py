@@ -100,7 +100,7 @@ def test_an_auc_below_the_gate_alerts_and_retrain_trains_a_version_the_gate_judg
     assert trained["usine"]["subject"] == "train credit"
     assert trained["usine"]["succeeded"] is False
     assert trained["usine"]["facts"]["version"] == "2"
-    assert "version 2 registered but not promoted" in monitored.stderr
+    assert "version 2 registered as challenger, not promoted: AUC" in monitored.stderr
 
 
 def test_an_empty_window_is_one_line_and_exit_code_5(home: Path, tmp_path: Path) -> None:
