@@ -81,17 +81,19 @@ def test_sigterm_under_load_completes_every_request_in_flight(
     batch = credit_rows(200)
     url = f"sqlite:///{tmp_path / 'log.db'}"
     outcomes: list[tuple[str, float, list[str]]] = []
+    unserved: list[str] = []
     lock = threading.Lock()
 
     def client(base: str) -> None:
         while True:
             try:  # a new connection per request: an idle keep-alive closed at shutdown is not a request
                 response = httpx.post(f"{base}{PREDICT}", json=batch, timeout=120)
-            except httpx.ConnectError:
-                return  # the server no longer listens: this request never started
             except httpx.TransportError as exc:
+                # Refused, or closed by the server before it read the request (uvicorn closes
+                # connections with no request in progress): the request was never processed;
+                # the log check below proves it (nothing logged that was not answered).
                 with lock:
-                    outcomes.append((f"cut: {exc!r}", time.monotonic(), []))
+                    unserved.append(repr(exc))
                 return
             ids = [p["id"] for p in response.json()["predictions"]] if response.status_code == 200 else []
             with lock:
@@ -117,5 +119,8 @@ def test_sigterm_under_load_completes_every_request_in_flight(
         logged = {row[0] for row in connection.execute(text("SELECT id FROM predictions"))}
     engine.dispose()
     answered: set[Any] = {prediction for _, _, ids in outcomes for prediction in ids}
-    assert answered == logged  # every answered prediction was logged before the process exited
+    # Every answered prediction was logged before the process exited, and nothing was processed
+    # without its answer reaching the client (a request cut in flight would be logged, unanswered).
+    assert answered == logged
+    assert len(unserved) == CLIENTS  # each client stopped only when the server stopped taking requests
     assert "Application shutdown complete" in output

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-TOKEN_PREFIX = "usk_"  # noqa: S105  # nosec B105: a marker making leaked keys greppable, not a secret
+# A marker that makes a leaked key greppable (secret scanners, logs), not a secret:
+TOKEN_PREFIX = "usk_"  # noqa: S105  # nosec B105
 SHOWN_PREFIX_CHARS = 12
 ANONYMOUS = "anonymous"
 UNAUTHENTICATED = "unauthenticated"
