@@ -16,7 +16,10 @@ from claim_support import BASE, encrypted_pdf, generated_invoice
 from e2e.test_cli_and_server import Server, serving
 from support import wait_until
 from usine.adapters.db.tables import ClaimCorrectionRow
+from usine.domain.access import Scope
+from usine.services.access import create_key, open_key_store
 from usine.services.claims_training import ClaimsTrainingResult
+from usine.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -38,6 +41,15 @@ def claims_server(
     monkeypatch.setenv("USINE_CLAIMS_MAX_REQUEST_BYTES", "300000")
     with serving(claims_home[0], database_url) as running:
         yield running, objects, database_url
+
+
+def claims_key(database_url: str) -> str:
+    """A real API key with the ``claims`` scope, as ``usine keys create`` makes one."""
+    store = open_key_store(Settings(database_url=database_url))
+    try:
+        return create_key(store, "claims-reviewer", frozenset({Scope.CLAIMS}))[1]
+    finally:
+        store.engine.dispose()
 
 
 def corrections(database_url: str) -> dict[str, tuple[str | None, str | None, bool]]:
@@ -134,7 +146,7 @@ def test_the_review_page_corrects_and_saves_a_generated_invoice_in_a_real_browse
     try:
         driver.get(f"{server.base}/ui/claims?lang=en&uom_code=FR01&customer_id=C-1001&contract_id=K-42")
         assert driver.title == "Claim documents review — usine"
-        driver.find_element(By.ID, "api-key").send_keys("test-key")
+        driver.find_element(By.ID, "api-key").send_keys(claims_key(database_url))
         driver.find_element(By.ID, "files").send_keys(str(upload))
         driver.find_element(By.ID, "extract").click()
         wait_until(
