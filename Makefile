@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: system-deps install demo test lint audit dist publish format clean
+.PHONY: test-nightly system-deps install demo test lint audit dist publish format clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: install
 test: lint
 	bash scripts/system-deps.sh browser
 	$(BIN)/pytest
+
+# Everything make test runs, plus the long fault and load proofs and a deeper contract fuzzing.
+test-nightly: lint
+	bash scripts/system-deps.sh browser
+	FUZZ_EXAMPLES=500 $(BIN)/pytest -m "nightly or not nightly"
 
 # Known vulnerabilities in the locked runtime dependencies (asks the PyPI advisory database).
 audit: install

@@ -197,6 +197,7 @@ def peak_rss_kib(pid: int) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 
 
+@pytest.mark.nightly  # streams up to 64 MiB: make test-nightly
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_huge_streamed_upload_is_refused_without_being_read_into_memory(
     claims_server: tuple[Server, Path, str],

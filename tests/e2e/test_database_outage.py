@@ -27,6 +27,9 @@ from usine.adapters.spool import Spool
 from usine.services.training import TrainingResult
 from usine.settings import Settings
 
+# A long fault run: make test-nightly (and CI's nightly profile) runs it, not make test.
+pytestmark = pytest.mark.nightly
+
 OUTAGE_S = float(os.environ.get("OUTAGE_S", "30"))
 REQUESTS_PER_S = 4
 BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)

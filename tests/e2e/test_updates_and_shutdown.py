@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from e2e.test_cli_and_server import serving
@@ -18,6 +19,9 @@ from support import credit_rows, wait_until
 from usine.services.models import open_registry
 from usine.services.training import TrainingResult
 from usine.settings import Settings
+
+# A long fault run: make test-nightly (and CI's nightly profile) runs it, not make test.
+pytestmark = pytest.mark.nightly
 
 PREDICT = "/1.0.0/models/credit/predictions"
 CLIENTS = 4
