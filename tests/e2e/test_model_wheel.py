@@ -3,15 +3,18 @@
 import base64
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import zipfile
-from importlib.metadata import version
+from importlib.metadata import distribution, version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from usine.datasets import dataset_path
 from usine.services.models import open_registry, package
@@ -25,6 +28,30 @@ UV = Path(sys.executable).parent / "uv"
 def wheel(trained_home: tuple[Path, TrainingResult], tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = Settings(home=trained_home[0])
     return package(open_registry(settings), "credit", None, "champion", tmp_path_factory.mktemp("dist"))
+
+
+def locked_closure(wheel: Path) -> str:
+    """The lock's pinned, hashed requirements of the wheel's dependencies and all of theirs."""
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read("usine_model_credit-1.dist-info/METADATA").decode()
+    wanted = [line.split(":", 1)[1].split("==")[0].strip() for line in metadata.splitlines()
+              if line.startswith("Requires-Dist:")]  # fmt: skip
+    closure: set[str] = set()
+    while wanted:
+        name = canonicalize_name(wanted.pop())
+        if name in closure:
+            continue
+        closure.add(name)
+        for requirement in distribution(name).requires or []:
+            parsed = Requirement(requirement)
+            if parsed.marker is None or parsed.marker.evaluate({"extra": ""}):
+                wanted.append(parsed.name)
+    exported = subprocess.run(
+        [str(UV), "export", "--frozen", "--no-dev", "--no-emit-project", "--no-header"],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    blocks = re.split(r"\n(?=\S)", exported.strip())
+    return "\n".join(b for b in blocks if canonicalize_name(b.split("==")[0].strip()) in closure) + "\n"
 
 
 def test_the_wheel_is_well_formed_and_pins_the_training_environment(wheel: Path) -> None:
@@ -54,20 +81,15 @@ def test_installed_alone_it_scores_like_the_registry_model(
     subprocess.run(
         [str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120
     )
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(locked_closure(wheel), encoding="utf-8")
+    install = [str(UV), "pip", "install", "--quiet", "--offline", "--python", str(venv / "bin" / "python")]
+    # The wheel's pinned requirements and theirs, with the lock's hashes: found in uv's cache by
+    # hash, so the install needs no package index (nothing is downloaded).
     subprocess.run(
-        [
-            str(UV),
-            "pip",
-            "install",
-            "--quiet",
-            "--offline",
-            "--python",
-            str(venv / "bin" / "python"),
-            str(wheel),
-        ],
-        check=True,
-        timeout=300,
+        [*install, "--require-hashes", "--no-deps", "-r", str(requirements)], check=True, timeout=300
     )
+    subprocess.run([*install, "--no-deps", str(wheel)], check=True, timeout=300)
     script = (
         "import sys, json, pandas as pd, usine_model_credit as packaged\n"
         "frame = pd.read_csv(sys.argv[1]).head(50)\n"
