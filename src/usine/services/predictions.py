@@ -189,11 +189,17 @@ class PredictionService:
             prediction = self.log.get(prediction_id)
             _check_label(label, self._classes(prediction.record.model_name))
             return self.log.set_feedback(prediction_id, Feedback(label=label, received_at=received))
+        except PredictionNotFound:
+            # While writes fail, a prediction not in the database may be waiting in the spool
+            # (a database that still answers reads, e.g. SQLite in WAL mode under a write lock).
+            if not self.writer.database_down:
+                raise
         except StorageUnavailable:
-            _check_label(label, tuple({c for model in self.holder.served() for c in model.spec.classes}))
-            spooled = SpooledFeedback(prediction_id=prediction_id, label=label, received_at=received)
-            self.writer.spool_feedback(spooled)
-            return spooled
+            pass
+        _check_label(label, tuple({c for model in self.holder.served() for c in model.spec.classes}))
+        spooled = SpooledFeedback(prediction_id=prediction_id, label=label, received_at=received)
+        self.writer.spool_feedback(spooled)
+        return spooled
 
     def _classes(self, model_name: str) -> tuple[str, ...]:
         served = {model.name: model for model in self.holder.served()}
