@@ -37,14 +37,13 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
-from serving import free_port, run
+from serving import ensure_peer, free_port, run
 
 from usine.datasets import dataset_path
 from usine.pipelines.credit import NUMERIC_FEATURES, TARGET
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-LOCUST_VENV = HERE / ".peers" / "locust"
 console = Console()
 
 
@@ -62,15 +61,7 @@ class Step:
 
 def ensure_locust() -> Path:
     """The locust venv, created from the pinned requirements when missing."""
-    locust = LOCUST_VENV / "bin" / "locust"
-    if not locust.exists():
-        console.print("creating the locust venv (benchmarks/.peers/locust)")
-        run([str(BIN / "uv"), "venv", "--quiet", "--python", "3.11", str(LOCUST_VENV)])
-        run(
-            [str(BIN / "uv"), "pip", "install", "--quiet", "-r", str(HERE / "requirements-locust.txt")],
-            {**os.environ, "VIRTUAL_ENV": str(LOCUST_VENV)},
-        )
-    return locust
+    return ensure_peer("locust", "locust")
 
 
 def applicants(count: int = 50) -> list[dict[str, object]]:

@@ -125,17 +125,23 @@ def register_model(home: Path) -> Path:
     return files[0]
 
 
+def ensure_peer(name: str, command: str) -> Path:
+    """A peer's own venv (benchmarks/.peers/NAME) from requirements-NAME.txt; its COMMAND."""
+    venv = PEERS / name
+    executable = venv / "bin" / command
+    if not executable.exists():
+        console.print(f"creating the {name} venv (benchmarks/.peers/{name})")
+        run([str(BIN / "uv"), "venv", "--quiet", "--python", "3.11", str(venv)])
+        run(
+            [str(BIN / "uv"), "pip", "install", "--quiet", "-r", str(HERE / f"requirements-{name}.txt")],
+            {**os.environ, "VIRTUAL_ENV": str(venv)},
+        )
+    return executable
+
+
 def ensure_bentoml() -> Path:
     """The BentoML venv, created from the pinned requirements when missing."""
-    bentoml = BENTO_VENV / "bin" / "bentoml"
-    if not bentoml.exists():
-        console.print("creating the BentoML venv (benchmarks/.peers/bentoml)")
-        run([str(BIN / "uv"), "venv", "--quiet", "--python", "3.11", str(BENTO_VENV)])
-        run(
-            [str(BIN / "uv"), "pip", "install", "--quiet", "-r", str(HERE / "requirements-bentoml.txt")],
-            {**os.environ, "VIRTUAL_ENV": str(BENTO_VENV)},
-        )
-    return bentoml
+    return ensure_peer("bentoml", "bentoml")
 
 
 @contextmanager
