@@ -135,9 +135,13 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Traini
 
 @pytest.fixture(scope="session")
 def claims_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ClaimsTrainingResult]:
-    """A USINE_HOME whose MLflow registry holds a claims model (small corpus) as champion."""
+    """A USINE_HOME whose registry holds both reference models as champions (claims on a small corpus).
+
+    Both, so that a server started on it reaches every operation of the API.
+    """
     home = tmp_path_factory.mktemp("usine-claims-home")
     settings = Settings(home=home)
+    train_credit(open_registry(settings), min_auc=settings.min_auc)
     result = train_claims(
         open_registry(settings), limits_from(settings), min_f1=0.8, train_documents=48, eval_documents=8
     )

@@ -17,7 +17,7 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from e2e.test_cli_and_server import Server, run, serving
-from usine.services.training import TrainingResult
+from usine.services.claims_training import ClaimsTrainingResult
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 SEED = 20261125
@@ -26,12 +26,12 @@ schema = schemathesis.pytest.from_fixture("live_schema")
 
 @pytest.fixture(scope="module")
 def live_server(
-    trained_home: tuple[Path, TrainingResult], tmp_path_factory: pytest.TempPathFactory
+    claims_home: tuple[Path, ClaimsTrainingResult], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Server, str]]:
-    """A staging server (keys required) and an admin key, so that every operation is reached."""
+    """A staging server with both models (keys required) and an admin key: every operation is reached."""
     database_url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'log.db'}"
     created = run(
-        trained_home[0],
+        claims_home[0],
         "keys",
         "create",
         "--name",
@@ -43,7 +43,7 @@ def live_server(
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip().splitlines()[-1]
     env = {"USINE_PROFILE": "staging", "USINE_RELOAD_INTERVAL_S": "0"}
-    with serving(trained_home[0], database_url, extra_env=env) as server:
+    with serving(claims_home[0], database_url, extra_env=env) as server:
         yield server, token
 
 

@@ -83,7 +83,10 @@ class ClaimIn(ClaimValues):
     """
 
     extraction_ids: list[Annotated[str, Field(pattern=EXTRACTION_ID)]] = Field(
-        min_length=1, max_length=100, description="Ids returned by claim_files_extraction."
+        min_length=1,
+        max_length=100,
+        description="Ids returned by claim_files_extraction, each named once.",
+        json_schema_extra={"uniqueItems": True},
     )
 
     @field_validator("extraction_ids")
