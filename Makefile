@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
+# pytest-xdist workers for make test (one per core on the reference two-core machine).
+TEST_WORKERS ?= 2
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: test-nightly system-deps install demo test lint audit dist publish format clean
@@ -36,12 +38,12 @@ lint: install
 
 test: lint
 	bash scripts/system-deps.sh browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Everything make test runs, plus the long fault and load proofs and a deeper contract fuzzing.
 test-nightly: lint
 	bash scripts/system-deps.sh browser
-	FUZZ_EXAMPLES=500 $(BIN)/pytest -m "nightly or not nightly"
+	FUZZ_EXAMPLES=500 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "nightly or not nightly"
 
 # Known vulnerabilities in the locked runtime dependencies (asks the PyPI advisory database).
 audit: install

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import os
+import pickle
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -21,6 +23,7 @@ from usine.services.models import open_registry
 from usine.services.training import TrainingResult, train_credit
 from usine.settings import Settings
 
+T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -121,16 +124,38 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
-# --- A trained credit model in a private MLflow store, shared by the session -----------------
+# --- Trained models in private MLflow stores, shared by the session -------------------------
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]
+) -> tuple[Path, T]:
+    """A directory ``name`` filled by ``build`` once per test run, and what ``build`` returned.
+
+    Under pytest-xdist every worker has its own session: the first worker to ask builds under
+    a file lock in the run's shared temporary directory, the others wait and reuse its work.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    home, outcome = root / name, root / f"{name}.pickle"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not outcome.exists():  # a worker that failed to build leaves no outcome: build afresh
+            shutil.rmtree(home, ignore_errors=True)
+            home.mkdir()
+            outcome.write_bytes(pickle.dumps(build(home)))
+        return home, pickle.loads(outcome.read_bytes())
 
 
 @pytest.fixture(scope="session")
 def trained_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TrainingResult]:
     """A USINE_HOME whose MLflow registry holds credit version 1 as champion."""
-    home = tmp_path_factory.mktemp("usine-home")
+    return built_once(tmp_path_factory, "usine-home", _train_credit_into)
+
+
+def _train_credit_into(home: Path) -> TrainingResult:
     settings = Settings(home=home)
-    result = train_credit(open_registry(settings), min_auc=settings.min_auc)
-    return home, result
+    return train_credit(open_registry(settings), min_auc=settings.min_auc)
 
 
 @pytest.fixture(scope="session")
@@ -139,10 +164,12 @@ def claims_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ClaimsT
 
     Both, so that a server started on it reaches every operation of the API.
     """
-    home = tmp_path_factory.mktemp("usine-claims-home")
+    return built_once(tmp_path_factory, "usine-claims-home", _train_both_into)
+
+
+def _train_both_into(home: Path) -> ClaimsTrainingResult:
     settings = Settings(home=home)
-    train_credit(open_registry(settings), min_auc=settings.min_auc)
-    result = train_claims(
+    _train_credit_into(home)
+    return train_claims(
         open_registry(settings), limits_from(settings), min_f1=0.8, train_documents=48, eval_documents=8
     )
-    return home, result

@@ -94,6 +94,25 @@ def _health(latencies: LatencyHistogram, rejections: list[RejectionCount]) -> He
     )
 
 
+def _empty_window_message(query: WindowQuery, rejections: list[RejectionCount]) -> str:
+    """Why nothing can be monitored, naming the refused requests when there were some.
+
+    A window where every request was refused is an outage seen from the callers' side: the
+    reasons are what the operator needs, so they are not hidden behind "no prediction".
+    """
+    which = f" version {query.version}" if query.version else ""
+    message = (
+        f"no prediction of {query.model!r}{which} logged between "
+        f"{query.since.isoformat(timespec='seconds')} and {query.until.isoformat(timespec='seconds')}"
+    )
+    if not rejections:
+        return message
+    refused = sum(r.count for r in rejections)
+    reasons = ", ".join(f"{r.count} × {r.status} {r.reason}" for r in rejections[:3])
+    more = f" and {len(rejections) - 3} other reasons" if len(rejections) > 3 else ""
+    return f"{message}; {refused} requests naming it were refused or failed: {reasons}{more}"
+
+
 class MonitoringService:
     """Computes monitoring reports from the prediction log and the registry.
 
@@ -135,11 +154,7 @@ class MonitoringService:
         step("count predictions by version")
         counts = self.reader.count_by_version(query)
         if not counts:
-            which = f" version {query.version}" if query.version else ""
-            raise EmptyWindow(
-                f"no prediction of {query.model!r}{which} logged between "
-                f"{query.since.isoformat(timespec='seconds')} and {query.until.isoformat(timespec='seconds')}"
-            )
+            raise EmptyWindow(_empty_window_message(query, self.reader.rejections(query)))
         step("load reference statistics")
         specs = {count.version: self._spec(query.model, count.version) for count in counts}
         windows = {

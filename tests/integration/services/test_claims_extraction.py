@@ -104,6 +104,7 @@ def test_not_a_document_is_unsupported_whatever_its_extension(extractor: ClaimEx
         (pdf(encrypt="secret"), "password"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "corrupt"),
     ],
+    ids=["corrupt-pdf", "encrypted-pdf", "corrupt-png"],
 )
 def test_unreadable_documents_say_why(extractor: ClaimExtractor, content: bytes, reason: str) -> None:
     with pytest.raises(UnreadableDocument, match=reason):

@@ -13,7 +13,7 @@ from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.domain.drift import Severity
 from usine.domain.errors import EmptyWindow, FeatureMissingFromLog, InvalidWindow
-from usine.domain.predictions import Feedback, PredictionRecord
+from usine.domain.predictions import Feedback, PredictionRecord, Rejection
 from usine.domain.shifts import parse_shift
 from usine.services.models import open_registry
 from usine.services.monitoring import MonitoringService, open_monitoring, window_query
@@ -110,6 +110,25 @@ def test_the_window_and_the_version_filter_select_predictions(
         service.monitor(window_query("credit", "7d", version="9", now=NOW))
     with pytest.raises(EmptyWindow, match="no prediction of 'credit'"):
         service.monitor(window_query("credit", "30d", until=(NOW - timedelta(days=10)).isoformat(), now=NOW))
+
+
+def test_a_window_where_every_request_was_refused_says_why_instead_of_just_empty(
+    engine: Engine, service: MonitoringService
+) -> None:
+    refused = [
+        Rejection(NOW - timedelta(hours=hour), status, reason, "bank-app", "credit")
+        for hour, status, reason in [
+            (1, 422, "invalid-input"),
+            (2, 422, "invalid-input"),
+            (3, 413, "too-large"),
+        ]
+    ]
+    SqlPredictionLog(engine).add_rejections([*refused, Rejection(NOW, 422, "invalid-input", "x", "claims")])
+    with pytest.raises(EmptyWindow) as raised:
+        service.monitor(window_query("credit", "1d", now=NOW))
+    assert str(raised.value).endswith(
+        "3 requests naming it were refused or failed: 2 × 422 invalid-input, 1 × 413 too-large"
+    )
 
 
 def test_a_window_that_cannot_be_read_is_refused() -> None:
