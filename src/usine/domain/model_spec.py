@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from usine.domain.features import FeatureSpec, InputSchema, Record
 from usine.domain.reference import ReferenceStatistics
@@ -27,7 +27,10 @@ class ModelSpec(BaseModel):
     classes: tuple[str, str]
     positive_class: str
     features: list[FeatureSpec]
-    reference: ReferenceStatistics
+    reference: ReferenceStatistics | None = Field(
+        default=None,
+        description="Training distribution for monitoring; None for a model registered without data.",
+    )
     metrics: dict[str, float]
     data_sha256: str
 
