@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.compose import ColumnTransformer
@@ -14,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
+from usine.services.scaffold import sample_frame
 from usine.settings import Settings
 
 
@@ -26,26 +26,10 @@ class OwnRun:
     inputs: pd.DataFrame
 
 
-def churn_inputs(rows: int = 300, seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
-    """A few hundred customers (an integer, a number, a category) and whether each left."""
-    generator = np.random.default_rng(seed)
-    inputs = pd.DataFrame(
-        {
-            "tenure_months": generator.integers(1, 72, rows),
-            "monthly_charges": generator.uniform(20.0, 120.0, rows).round(2),
-            "contract": generator.choice(["monthly", "yearly"], rows),
-        }
-    )
-    logit = (
-        0.03 * inputs["monthly_charges"] - 0.05 * inputs["tenure_months"] + (inputs["contract"] == "monthly")
-    )
-    target = np.where(generator.uniform(size=rows) < 1 / (1 + np.exp(-(logit - 1.0))), "left", "stayed")
-    return inputs, target
-
-
 def log_own_model(settings: Settings, *, signature: bool = True, reference: bool = True) -> OwnRun:
     """Fit a small LogisticRegression and log it as a data scientist would, in their own experiment."""
-    inputs, target = churn_inputs()
+    frame = sample_frame(300)
+    inputs, target = frame[["tenure_months", "monthly_charges", "contract"]], frame["churned"]
     model = Pipeline(
         [
             (

@@ -197,6 +197,13 @@ class ModelNotRegistrable(UsineError):
     title = "Model not registrable"
 
 
+class ProjectNotCreated(UsineError):
+    """A model project cannot be scaffolded: a bad name, or a folder that already holds files."""
+
+    status = 422
+    title = "Project not created"
+
+
 class InvalidShift(UsineError):
     """A simulated drift cannot be read: ``f*factor``, ``f+offset`` or ``f=category@share``."""
 

@@ -7,6 +7,7 @@ importing the code that trained the model.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 import numpy as np
@@ -15,6 +16,13 @@ from pydantic import BaseModel, Field
 
 from usine.domain.features import FeatureSpec, InputSchema, Record
 from usine.domain.reference import ReferenceStatistics
+
+MODEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+
+
+def is_model_name(name: str) -> bool:
+    """Whether ``name`` can name a registered model (and its URL path and record type)."""
+    return MODEL_NAME.fullmatch(name) is not None
 
 
 class ModelSpec(BaseModel):

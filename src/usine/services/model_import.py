@@ -8,7 +8,6 @@ for monitoring from a reference data file (logged in the run, or given).
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +27,12 @@ from usine.adapters.run_models import (
 )
 from usine.domain.errors import ModelNotFound, ModelNotRegistrable, UsineError
 from usine.domain.features import FeatureSpec
-from usine.domain.model_spec import ModelSpec
+from usine.domain.model_spec import ModelSpec, is_model_name
 from usine.domain.reference import ReferenceStatistics, compute_reference
 from usine.evaluation.model_card import CardFacts, card_html, card_markdown
 from usine.pipelines.blocks import RunState, load_file, need
 from usine.services.models import CHALLENGER
 
-NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 # Labels of a pyfunc model, whose predict returns the probability of the positive class.
 PYFUNC_CLASSES = ("0", "1")
 SIGNATURE_HINT = (
@@ -98,7 +96,7 @@ def register_run_model(
             no signature, or cannot score its reference data.
 
     """
-    if not NAME_PATTERN.fullmatch(name):
+    if not is_model_name(name):
         raise ModelNotRegistrable(f"model name {name!r}: use lower case letters, digits, '-' and '_'")
     found = find_run_model(registry.client, run_id, artifact_path)
     features = _features(found)
