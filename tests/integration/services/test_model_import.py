@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from own_models import OwnRun, log_own_model
 from usine.api.app import create_app
 from usine.domain.errors import ModelNotFound, ModelNotRegistrable
+from usine.services.batch import BatchJob, FileTable, rejects_for, score_table
 from usine.services.model_import import register_run_model
 from usine.services.models import model_card, open_registry, promote
 from usine.settings import Settings
@@ -76,3 +78,20 @@ def test_refusals_name_the_problem_and_register_nothing(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFound, match="no MLflow run 'f00'"):
         register_run_model(registry, "f00", "churn")
     assert registry.list_versions("churn") == []
+
+
+def test_the_brought_model_scores_a_file_in_batch(brought: tuple[Settings, OwnRun], tmp_path: Path) -> None:
+    settings, own = brought
+    source, output = tmp_path / "customers.csv", tmp_path / "scores.csv"
+    own.inputs.head(20).to_csv(source, index=False)
+    job = BatchJob(
+        model="churn",
+        source=FileTable(str(source)),
+        output=FileTable(str(output)),
+        rejects=rejects_for(FileTable(str(output))),
+    )
+    report = score_table(job, open_registry(settings), "usine-batch")
+    assert (report.rows_scored, report.version) == (20, "1")
+    left = list(own.model.classes_).index("left")
+    expected = own.model.predict_proba(own.inputs.head(20))[:, left]
+    assert pd.read_csv(output)["score"].to_numpy() == pytest.approx(expected, abs=1e-6)
