@@ -24,6 +24,7 @@ def test_init_scaffolds_a_project_that_trains_to_a_champion_and_whose_tests_pass
     assert open_registry(Settings(home=home)).version_for_alias("churn", "champion") == "1"
 
 
+@pytest.mark.nightly
 def test_a_registered_notebook_model_is_promoted_and_served(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     own = log_own_model(settings)
