@@ -20,11 +20,13 @@ from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, Schema
 
+from usine.adapters.run_models import load_run_model
 from usine.domain.errors import ModelNotFound
 from usine.domain.features import FeatureKind, FeatureSpec
 from usine.domain.model_spec import ModelSpec, ProbabilityModel
 
 PREVIOUS_TAG = "usine.previous"
+SPEC_TAG = "usine.spec_artifact"
 SPEC_METADATA_KEY = "usine_spec"
 DOCUMENT_METADATA_KEY = "usine_document_features"
 MLFLOW_TYPES = {
@@ -95,6 +97,7 @@ class RegisteredVersion:
     run_id: str
     created_ms: int
     metrics: dict[str, float]
+    spec_artifact: str = ""
 
 
 @dataclass(frozen=True)
@@ -369,6 +372,16 @@ class ModelRegistry:
         ]
         return sorted(versions, key=lambda v: (v.name, -int(v.version)))
 
+    def attach_spec(self, name: str, version: str, spec: ModelSpec) -> None:
+        """Keep the contract of a version whose model was logged without one (a brought model).
+
+        The contract is written into the version's run and the version tagged with its path.
+        """
+        registered = self.get_version(name, version)
+        artifact_file = f"usine/{name}/{version}/spec.json"
+        self.log_texts(registered.run_id, {artifact_file: spec.model_dump_json(indent=2)})
+        self.client.set_model_version_tag(name, version, SPEC_TAG, artifact_file)
+
     def spec(self, name: str, version: str) -> ModelSpec:
         """The contract and reference statistics of a version, without loading the model.
 
@@ -376,11 +389,7 @@ class ModelRegistry:
             ModelNotFound: the version does not exist or carries no usine contract.
 
         """
-        self.get_version(name, version)
-        metadata = Model.load(f"models:/{name}/{version}").metadata or {}
-        if SPEC_METADATA_KEY not in metadata:
-            raise ModelNotFound(f"model {name!r} version {version} carries no usine contract")
-        return ModelSpec.model_validate(metadata[SPEC_METADATA_KEY])
+        return self._contract(name, version)[2]
 
     def load(self, name: str, version: str) -> LoadedVersion:
         """Load a registered version with its contract.
@@ -389,18 +398,26 @@ class ModelRegistry:
             ModelNotFound: the version does not exist or carries no usable contract.
 
         """
-        registered = self.get_version(name, version)
-        uri = f"models:/{name}/{version}"
-        descriptor = Model.load(uri)
-        metadata = descriptor.metadata or {}
-        if SPEC_METADATA_KEY not in metadata or descriptor.signature is None:
-            raise ModelNotFound(f"model {name!r} version {version} carries no usine contract")
-        spec = ModelSpec.model_validate(metadata[SPEC_METADATA_KEY])
+        registered, descriptor, spec = self._contract(name, version)
+        if descriptor.signature is None:
+            raise ModelNotFound(f"model {name!r} version {version} carries no usine contract (no signature)")
         declared = [(f.name, f.kind) for f in spec.features]
         if declared != [(f.name, f.kind) for f in features_from_signature(descriptor.signature)]:
             raise ModelNotFound(f"model {name!r} version {version}: contract disagrees with its signature")
-        model = mlflow.sklearn.load_model(uri)
+        model = load_run_model(f"models:/{name}/{version}", tuple(descriptor.flavors), spec.classes)
         return LoadedVersion(name=name, version=version, run_id=registered.run_id, model=model, spec=spec)
+
+    def _contract(self, name: str, version: str) -> tuple[RegisteredVersion, Model, ModelSpec]:
+        """A version, its MLflow model descriptor and its contract (model metadata or run artefact)."""
+        registered = self.get_version(name, version)
+        descriptor = Model.load(f"models:/{name}/{version}")
+        metadata = descriptor.metadata or {}
+        if SPEC_METADATA_KEY in metadata:
+            return registered, descriptor, ModelSpec.model_validate(metadata[SPEC_METADATA_KEY])
+        if registered.spec_artifact:
+            text = self.read_text(registered.run_id, registered.spec_artifact)
+            return registered, descriptor, ModelSpec.model_validate_json(text)
+        raise ModelNotFound(f"model {name!r} version {version} carries no usine contract")
 
 
 def _log_sklearn_model(
@@ -432,6 +449,7 @@ def _registered(found: ModelVersion, aliases: tuple[str, ...]) -> RegisteredVers
         run_id=str(found.run_id),
         created_ms=int(found.creation_timestamp or 0),
         metrics=metrics,
+        spec_artifact=str((found.tags or {}).get(SPEC_TAG, "")),
     )
 
 

@@ -10,7 +10,20 @@ import typer
 from rich.console import Console
 
 from usine import __version__, log_privacy
-from usine.cli import batch, claims, db, keys, models, monitor, quickstart, schedule, serve, simulate, train
+from usine.cli import (
+    batch,
+    claims,
+    db,
+    keys,
+    models,
+    monitor,
+    project,
+    quickstart,
+    schedule,
+    serve,
+    simulate,
+    train,
+)
 from usine.domain.errors import (
     ConfigurationError,
     EmptyWindow,
@@ -32,6 +45,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("quickstart")(quickstart.quickstart)
+app.command("init")(project.init)
 app.command("train")(train.train)
 app.command("serve")(serve.serve)
 app.command("promote")(models.promote)

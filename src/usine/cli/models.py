@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from usine.services.model_import import register_run_model
 from usine.services.models import list_models, model_card, open_registry
 from usine.services.models import package as package_version
 from usine.services.models import promote as promote_version
@@ -42,6 +43,47 @@ def list_command(name: Annotated[str | None, typer.Argument(help="Only this mode
             version.run_id[:8],
         )
     console.print(table)
+
+
+@app.command("register")
+def register(
+    run: Annotated[str, typer.Option("--run", help="The MLflow run that logged the model.")],
+    name: Annotated[str, typer.Option("--name", help="Registered model name, e.g. churn.")],
+    artifact_path: Annotated[str, typer.Option(help="Where the run logged the model.")] = "model",
+    reference: Annotated[
+        Path | None,
+        typer.Option(help="Training inputs (CSV or Parquet) for monitoring; else the run's reference file."),
+    ] = None,
+    positive_class: Annotated[
+        str | None, typer.Option(help="The class whose probability is served; the model's second by default.")
+    ] = None,
+    target: Annotated[
+        str, typer.Option(help="The label column's name (feedback is read against it).")
+    ] = "target",
+) -> None:
+    """Register a scikit-learn or pyfunc model logged in your own MLflow run, as challenger."""
+    brought = register_run_model(
+        open_registry(load_settings()),
+        run,
+        name,
+        artifact_path=artifact_path,
+        reference=reference,
+        positive_class=positive_class,
+        target=target,
+    )
+    console.print(
+        f"{brought.name}: version {brought.version} registered from run {brought.run_id[:8]} as 'challenger' "
+        f"({len(brought.features)} inputs, scores P({brought.positive_class}))"
+    )
+    if brought.reference_rows is None:
+        console.print("[yellow]no reference data[/]: monitoring needs --reference data.csv", highlight=False)
+    else:
+        console.print(f"reference statistics from {brought.reference_source} ({brought.reference_rows} rows)")
+    console.print(
+        f"next: usine promote {brought.name}, then serve it with "
+        f"USINE_SERVED_MODELS='[\"{brought.name}\"]' usine serve",
+        highlight=False,
+    )
 
 
 @app.command("card")

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from usine.adapters.db.engine import make_engine
 from usine.cli.progress import stages
-from usine.cli.train import Pipeline, train
+from usine.cli.train import train
 from usine.domain.drift import FeatureDrift, Severity
 from usine.domain.monitoring import MonitoringReport, VersionMonitoring
 from usine.monitoring.gauges import push_gauges
@@ -85,7 +85,7 @@ def monitor(
             )
     if report.alert and (settings.retrain_on_alert if retrain is None else retrain):
         console.print(f"[bold]retraining {name}[/] after the alert")
-        train(Pipeline(name), data=None, seed=None)
+        train(name, data=None, seed=None, definition=None)
     return ALERT_EXIT_CODE if report.alert else 0
 
 

@@ -14,7 +14,8 @@ from usine.cli.claims import run_claims_training
 from usine.cli.progress import stages
 from usine.domain.errors import QualityGateFailed
 from usine.pipelines import credit
-from usine.pipelines.declaration import read_declaration
+from usine.pipelines.blocks import PipelineError
+from usine.pipelines.tabular import Gate, read_pipeline_file
 from usine.services.models import open_registry
 from usine.services.notifications import channels_for, notified
 from usine.services.training import TrainingResult, run_blocks
@@ -31,7 +32,10 @@ class Pipeline(StrEnum):
 
 
 def train(
-    pipeline: Annotated[Pipeline, typer.Argument(help="The pipeline to run.")] = Pipeline.CREDIT,
+    pipeline: Annotated[
+        str | None,
+        typer.Argument(help="credit (default), claims, or the pipeline a --pipeline-file declares."),
+    ] = None,
     data: Annotated[
         Path | None, typer.Option(help="Training CSV or Parquet file; the vendored data set by default.")
     ] = None,
@@ -43,11 +47,11 @@ def train(
 ) -> None:
     """Train a model, log the run to MLflow, register it as challenger; the gate decides the champion."""
     settings = load_settings()
-    if pipeline is Pipeline.CLAIMS:
+    if pipeline == Pipeline.CLAIMS:
         train_claims_pipeline(settings, seed)
         return
-    with notified(channels_for(settings), f"train {pipeline.value}") as facts:
-        result = run_training(settings, data=data, seed=seed, definition=definition)
+    with notified(channels_for(settings), f"train {pipeline or definition or Pipeline.CREDIT}") as facts:
+        result = run_training(settings, data=data, seed=seed, definition=definition, pipeline=pipeline)
         facts.update(
             version=result.version,
             run_id=result.run_id,
@@ -89,24 +93,41 @@ def _refusal(result: TrainingResult) -> str:
 
 
 def run_training(
-    settings: Settings, data: Path | None = None, seed: int | None = None, definition: Path | None = None
+    settings: Settings,
+    data: Path | None = None,
+    seed: int | None = None,
+    definition: Path | None = None,
+    pipeline: str | None = None,
 ) -> TrainingResult:
-    """Train the credit model with a progress display per block and print its metrics."""
+    """Train a pipeline (credit's, or one a pipeline file declares) with a progress display per block.
+
+    Raises:
+        PipelineError: an unknown pipeline, or a pipeline file that declares another one.
+
+    """
     registry = open_registry(settings)
+    gate = Gate(settings.min_auc, settings.serving_alias, settings.gate_beat_champion)
     blocks = credit.credit_pipeline(
-        data,
-        min_auc=settings.min_auc,
-        alias=settings.serving_alias,
-        beat_champion=settings.gate_beat_champion,
+        data, min_auc=gate.min_auc, alias=gate.alias, beat_champion=gate.beat_champion
     )
+    name = credit.MODEL_NAME
     if definition is not None:
-        declared = read_declaration(definition, {credit.MODEL_NAME: [*blocks, *credit.optional_blocks()]})
-        blocks, seed = declared.blocks, seed if seed is not None else declared.seed
+        declared = read_pipeline_file(
+            definition, {credit.MODEL_NAME: [*blocks, *credit.optional_blocks()]}, gate
+        )
+        if pipeline is not None and declared.pipeline != pipeline:
+            raise PipelineError(f"{definition} declares pipeline {declared.pipeline!r}, not {pipeline!r}")
+        name, blocks, seed = declared.pipeline, declared.blocks, seed if seed is not None else declared.seed
+    elif pipeline not in (None, credit.MODEL_NAME):
+        raise PipelineError(
+            f"unknown pipeline {pipeline!r}: usine ships credit and claims; train your own with "
+            f"--pipeline-file (usine init {pipeline} scaffolds one)"
+        )
     with stages(console) as stage:
         result = run_blocks(
             registry,
             blocks,
-            name=credit.MODEL_NAME,
+            name=name,
             seed=settings.random_seed if seed is None else seed,
             min_auc=settings.min_auc,
             step=stage,

@@ -190,6 +190,20 @@ class FeatureMissingFromLog(CannotMonitor):
     """A feature of the model is absent from every logged prediction of the window."""
 
 
+class ModelNotRegistrable(UsineError):
+    """A model logged in an MLflow run cannot be brought into usine's registry, and why."""
+
+    status = 422
+    title = "Model not registrable"
+
+
+class ProjectNotCreated(UsineError):
+    """A model project cannot be scaffolded: a bad name, or a folder that already holds files."""
+
+    status = 422
+    title = "Project not created"
+
+
 class InvalidShift(UsineError):
     """A simulated drift cannot be read: ``f*factor``, ``f+offset`` or ``f=category@share``."""
 

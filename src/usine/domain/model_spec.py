@@ -7,14 +7,22 @@ importing the code that trained the model.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from usine.domain.features import FeatureSpec, InputSchema, Record
 from usine.domain.reference import ReferenceStatistics
+
+MODEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+
+
+def is_model_name(name: str) -> bool:
+    """Whether ``name`` can name a registered model (and its URL path and record type)."""
+    return MODEL_NAME.fullmatch(name) is not None
 
 
 class ModelSpec(BaseModel):
@@ -27,7 +35,10 @@ class ModelSpec(BaseModel):
     classes: tuple[str, str]
     positive_class: str
     features: list[FeatureSpec]
-    reference: ReferenceStatistics
+    reference: ReferenceStatistics | None = Field(
+        default=None,
+        description="Training distribution for monitoring; None for a model registered without data.",
+    )
     metrics: dict[str, float]
     data_sha256: str
 

@@ -70,17 +70,23 @@ def card_markdown(facts: CardFacts) -> str:
         _table(["parameter", "value"], [[k, f"`{v}`"] for k, v in facts.params.items()]),
         "## Held-out performance",
         _table(["metric", "value"], [[k, f"{v:.4f}"] for k, v in facts.metrics.items()]),
-        "![ROC curve](figures/roc.svg) ![Calibration](figures/calibration.svg)",
-        "![Score distribution](figures/score_distribution.svg)",
+        _images(facts, ("ROC curve", "roc.svg"), ("Calibration", "calibration.svg")),
+        _images(facts, ("Score distribution", "score_distribution.svg")),
         "## Feature importance (permutation, held-out ROC AUC drop)",
         _table(["feature", "mean drop", "std"], [[k, f"{m:.4f}", f"{s:.4f}"] for k, (m, s) in top]),
-        "![Permutation importance](figures/permutation_importance.svg)",
+        _images(facts, ("Permutation importance", "permutation_importance.svg")),
         "## Fairness",
         *[_fairness_section(attribute) for attribute in facts.fairness],
         "## Reproducibility",
         _table(["item", "value"], [[k, f"`{v}`"] for k, v in facts.reproducibility.items()]),
     ]
-    return "\n\n".join(sections) + "\n"
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _images(facts: CardFacts, *figures: tuple[str, str]) -> str:
+    """Markdown images of the figures the run has (a brought model has none)."""
+    present = {name.rsplit("/", 1)[-1] for name in facts.figures}
+    return " ".join(f"![{alt}](figures/{file})" for alt, file in figures if file in present)
 
 
 def _fairness_section(attribute: AttributeFairness) -> str:

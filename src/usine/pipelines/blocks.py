@@ -248,6 +248,11 @@ class LoadSql(Block):
         state.frame, state.source, state.sha256 = frame, f"sql: {self.query}", digest.hexdigest()
 
 
+def load_file(path: Path) -> Block:
+    """The block that reads ``path`` by its suffix: Parquet (``.parquet``, ``.pq``), else CSV."""
+    return LoadParquet(path) if path.suffix.lower() in {".parquet", ".pq"} else LoadCsv(path)
+
+
 # --- validate, split ------------------------------------------------------------------------
 
 

@@ -22,11 +22,10 @@ from usine.domain.features import FeatureKind, FeatureSpec
 from usine.domain.validation import TableSchema
 from usine.pipelines.blocks import (
     Block,
-    LoadCsv,
-    LoadParquet,
     RunState,
     SplitStratified,
     Validate,
+    load_file,
     need,
     run_pipeline,
 )
@@ -150,8 +149,7 @@ class CreditData:
 
 def load_block(path: Path | None = None) -> Block:
     """The block that reads ``path`` by its suffix (Parquet or CSV); the vendored CSV by default."""
-    source = path or dataset_path(DATA_FILE)
-    return LoadParquet(source) if source.suffix.lower() in {".parquet", ".pq"} else LoadCsv(source)
+    return load_file(path or dataset_path(DATA_FILE))
 
 
 def load_credit_frame(path: Path | None = None) -> tuple[pd.DataFrame, str]:

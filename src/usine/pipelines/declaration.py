@@ -14,14 +14,16 @@
       - register
       - promote: {min_auc: 0.72}
 
-A block the base pipeline declares keeps its declared parameters, overridden by those the file
-gives; a block it does not declare (another loader, a time split, tuning) is built from the
-file's parameters alone.
+A file may instead declare a model of its own (a ``model:`` section, see
+:mod:`usine.pipelines.tabular`). A block the base pipeline declares keeps its declared
+parameters, overridden by those the file gives; a block it does not declare (another loader,
+a time split, tuning) is built from the file's parameters alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +55,15 @@ class Declaration:
     blocks: list[Block]
 
 
-def read_declaration(path: Path, declared: dict[str, list[Block]]) -> Declaration:
+def read_declaration(
+    path: Path,
+    declared: dict[str, list[Block]],
+    own: Callable[[Any], list[Block]] | None = None,
+) -> Declaration:
     """Read a pipeline file against the pipelines declared in Python (name -> blocks).
+
+    A file with a ``model:`` section declares a pipeline of its own: ``own`` builds its
+    blocks from that section (see :mod:`usine.pipelines.tabular`).
 
     Raises:
         PipelineError: the file is unreadable, names an unknown pipeline or block, or gives
@@ -68,6 +77,8 @@ def read_declaration(path: Path, declared: dict[str, list[Block]]) -> Declaratio
     if not isinstance(document, dict) or not isinstance(document.get("blocks"), list):
         raise PipelineError(f"{path}: expected a mapping with a 'blocks' list")
     name = str(document.get("pipeline", ""))
+    if own is not None and "model" in document:
+        declared = {**declared, name: own(document["model"])}
     if name not in declared:
         raise PipelineError(f"{path}: unknown pipeline {name!r}; known: {', '.join(sorted(declared))}")
     base = {block.kind: block for block in declared[name]}

@@ -28,6 +28,7 @@ from usine.domain.monitoring import (
     time_bucket,
 )
 from usine.domain.performance import NO_LABEL, ScoreHistogram, estimated_performance, realised_performance
+from usine.domain.reference import ReferenceStatistics
 from usine.domain.window import VersionWindow
 from usine.services.models import open_registry
 from usine.settings import Settings
@@ -130,13 +131,19 @@ class MonitoringService:
         self.registry = registry
         self.thresholds = thresholds
 
-    def _spec(self, model: str, version: str) -> ModelSpec:
+    def _spec(self, model: str, version: str) -> tuple[ModelSpec, ReferenceStatistics]:
         try:
-            return self.registry.spec(model, version)
+            spec = self.registry.spec(model, version)
         except ModelNotFound as exc:
             raise NoReferenceStatistics(
                 f"{model} version {version} has logged predictions but no reference statistics: {exc}"
             ) from None
+        if spec.reference is None:
+            raise NoReferenceStatistics(
+                f"{model} version {version} was registered without reference data: register it again "
+                "with usine models register --reference data.csv"
+            )
+        return spec, spec.reference
 
     def monitor(self, query: WindowQuery, step: Step = lambda _: None) -> MonitoringReport:
         """Usage, health, data quality, drift and performance of ``query``'s window.
@@ -156,9 +163,11 @@ class MonitoringService:
         if not counts:
             raise EmptyWindow(_empty_window_message(query, self.reader.rejections(query)))
         step("load reference statistics")
-        specs = {count.version: self._spec(query.model, count.version) for count in counts}
+        loaded = {count.version: self._spec(query.model, count.version) for count in counts}
+        specs = {version: spec for version, (spec, _) in loaded.items()}
         windows = {
-            version: VersionWindow(version, spec.features, spec.reference) for version, spec in specs.items()
+            version: VersionWindow(version, spec.features, reference)
+            for version, (spec, reference) in loaded.items()
         }
         bucket_name, width = bucket_width(query.since, query.until)
         timeline: dict[int, ScoreHistogram] = defaultdict(lambda: ScoreHistogram.empty(TIMELINE_SCORE_BINS))

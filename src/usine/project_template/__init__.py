@@ -1,0 +1,1 @@
+"""Files ``usine init`` writes into a new model project (``*.tmpl``, ``$name`` substituted)."""
