@@ -48,7 +48,13 @@ def test_a_promoted_version_is_served_after_reload(
     registry.set_alias("credit", "champion", register_copy_of_version_1(registry))
     reloaded = client.post("/1.0.0/models/credit/reload")
     assert reloaded.status_code == 200
-    assert reloaded.json() == {"name": "credit", "previous": "1", "version": "2", "changed": True}
+    assert reloaded.json() == {
+        "name": "credit",
+        "previous": "1",
+        "version": "2",
+        "changed": True,
+        "challenger": None,
+    }
     after = client.post(PREDICT, json=credit_record).json()
     assert after["version"] == "2"
     assert after["predictions"][0]["score"] == before["predictions"][0]["score"]
