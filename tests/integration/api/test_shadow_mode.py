@@ -1,12 +1,12 @@
 """Shadow mode through the in-process client: a challenger scores live traffic, logged, never returned."""
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, select
 
 from support import wait_until
@@ -72,6 +72,8 @@ def test_the_answer_is_the_same_with_shadow_and_the_challenger_is_logged_apart(
     with TestClient(create_app(settings.model_copy(update={"shadow": False}))) as client:
         alone = client.post(PREDICT, json=credit_records, headers=headers)
         assert client.get("/1.0.0/models").json()[0]["challenger"] is None
+    counted = {"model": "credit", "version": "2"}
+    before = REGISTRY.get_sample_value("usine_shadow_predictions_total", counted) or 0
     with TestClient(create_app(settings)) as client:
         shadowed = client.post(PREDICT, json=credit_records, headers=headers)
         assert shadowed.status_code == alone.status_code == 200
@@ -84,6 +86,8 @@ def test_the_answer_is_the_same_with_shadow_and_the_challenger_is_logged_apart(
         assert [stored[i] for i in ids] == [("2", pytest.approx(s, abs=1e-9)) for s in scores]
         assert client.get(f"/1.0.0/predictions/{ids[0]}").json()["version"] == "1"
         assert client.get("/1.0.0/models").json()[0]["challenger"] == "2"
+        assert 'usine_shadow_predictions_total{model="credit",version="2"}' in client.get("/metrics").text
+        assert REGISTRY.get_sample_value("usine_shadow_predictions_total", counted) == before + 5
         report = client.get(MONITOR).json()
     # Shadow scores are no champion usage: the champion's figures count its own predictions only.
     assert [(u["version"], u["predictions"]) for u in report["usage"]] == [("1", 10)]
