@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from support import wait_until
-from usine.adapters.registry import LoggedRun, ModelRegistry
+from support import register_copy_of_version_1, wait_until
 from usine.api.app import create_app
 from usine.services.models import open_registry
 from usine.services.training import TrainingResult
@@ -25,12 +24,6 @@ def settings(trained_home: tuple[Path, TrainingResult], tmp_path: Path) -> Setti
     home.mkdir()
     shutil.copy(trained_home[0] / "mlflow.db", home / "mlflow.db")
     return Settings(home=home, database_url=f"sqlite:///{tmp_path / 'log.db'}", reload_interval_s=0)
-
-
-def register_copy_of_version_1(registry: ModelRegistry) -> str:
-    """A new version of credit made of version 1's artefacts (as a retraining would add)."""
-    first = registry.client.get_model_version("credit", "1")
-    return registry.register("credit", LoggedRun(run_id=first.run_id, model_uri=first.source), {})
 
 
 @pytest.fixture

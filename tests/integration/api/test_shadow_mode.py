@@ -9,9 +9,8 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, select
 
-from support import wait_until
+from support import register_copy_of_version_1, wait_until
 from usine.adapters.db.tables import ShadowPredictionRow
-from usine.adapters.registry import LoggedRun, ModelRegistry
 from usine.api.app import create_app
 from usine.services.models import open_registry
 from usine.services.training import TrainingResult
@@ -25,12 +24,6 @@ def private_registry(trained_home: tuple[Path, TrainingResult], home: Path) -> N
     """A copy of the trained registry, so that aliases moved here touch no other test."""
     home.mkdir()
     shutil.copy(trained_home[0] / "mlflow.db", home / "mlflow.db")
-
-
-def register_copy_of_version_1(registry: ModelRegistry) -> str:
-    """A new version of credit made of version 1's artefacts (as a retraining would add)."""
-    first = registry.client.get_model_version("credit", "1")
-    return registry.register("credit", LoggedRun(run_id=first.run_id, model_uri=first.source), {})
 
 
 @pytest.fixture
