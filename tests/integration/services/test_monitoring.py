@@ -12,10 +12,12 @@ from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.db.tables import ShadowPredictionRow
+from usine.cli.monitor import print_report
 from usine.domain.drift import Severity
 from usine.domain.errors import EmptyWindow, FeatureMissingFromLog, InvalidWindow
 from usine.domain.predictions import Feedback, PredictionRecord, ShadowScore
 from usine.domain.shifts import parse_shift
+from usine.monitoring.report import render_report
 from usine.services.models import open_registry
 from usine.services.monitoring import MonitoringService, open_monitoring, window_query
 from usine.services.simulation import TrafficPlan, replay_credit_traffic
@@ -165,7 +167,7 @@ def test_single_class_feedback_gives_no_auc_and_says_why(engine: Engine, service
 
 
 def test_champion_and_challenger_are_compared_on_the_records_both_scored(
-    engine: Engine, service: MonitoringService
+    engine: Engine, service: MonitoringService, capsys: pytest.CaptureFixture[str]
 ) -> None:
     champion = [0.1, 0.4, 0.6, 0.8, 0.9, 0.3, 0.5]
     challenger = [0.2, 0.7, 0.5, 0.3, 0.95, None, 0.9]  # the sixth was not scored in shadow
@@ -208,6 +210,13 @@ def test_champion_and_challenger_are_compared_on_the_records_both_scored(
     assert pair.challenger.roc_auc == pytest.approx(1.0)
     assert pair.champion.brier == pytest.approx((0.1**2 + 0.6**2 + 0.4**2 + 0.8**2) / 4)
     assert pair.challenger.brier == pytest.approx((0.2**2 + 0.3**2 + 0.5**2 + 0.3**2) / 4)
+    page = render_report(report)
+    assert '<table id="challengers">' in page
+    assert "60.0 %" in page  # decisions alike
+    print_report(report)
+    printed = capsys.readouterr().out
+    assert "challenger v2 in shadow of v1: 2 requests (5 records) scored by both" in printed
+    assert "AUC 0.500 → 1.000" in printed
     log.delete(records[0].id)  # erasure takes the challenger's score with it
     with engine.connect() as connection:
         stored = connection.execute(select(func.count()).select_from(ShadowPredictionRow)).scalar_one()
