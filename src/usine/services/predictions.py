@@ -134,7 +134,7 @@ class PredictionService:
             self.writer.submit(logged)
         challenger = self.holder.challenger(model.name)
         if challenger is not None and self.shadow is not None:
-            self.shadow.submit(challenger, payload, logged)
+            self.shadow.submit(model, challenger, payload, logged)
         PREDICTIONS.labels(model.name, model.version).inc(len(logged))
         observe = SCORES.labels(model.name, model.version).observe
         for record in logged:

@@ -82,8 +82,8 @@ def test_a_failing_or_overloaded_challenger_never_touches_the_champion_answer(
         service = PredictionService(holder, log, writer, batcher, max_records=10)
         answer = await service.predict("credit", credit_rows(3))
         shadow = ShadowScorer(batcher, writer, log_scores=True, max_pending=3)
-        shadow.submit(broken, credit_rows(3), answer.records)
-        shadow.submit(broken, credit_rows(3), answer.records)  # 3 records already wait: skipped
+        shadow.submit(champion, broken, credit_rows(3), answer.records)
+        shadow.submit(champion, broken, credit_rows(3), answer.records)  # 3 records already wait: skipped
         await shadow.close()
         await batcher.close()
         return answer
