@@ -18,6 +18,7 @@ import pytest
 import typer
 
 from usine import cli
+from usine.adapters.registry import LoggedRun, ModelRegistry
 from usine.cli.schedule import parse_command
 from usine.datasets import dataset_path
 from usine.pipelines.credit import NUMERIC_FEATURES, TARGET
@@ -112,3 +113,9 @@ def wait_until(
             return
         time.sleep(0.1)
     pytest.fail(f"{what}: not reached within {deadline_s} s\n{explain()}")
+
+
+def register_copy_of_version_1(registry: ModelRegistry) -> str:
+    """A new version of credit made of version 1's artefacts (as a retraining would add)."""
+    first = registry.client.get_model_version("credit", "1")
+    return registry.register("credit", LoggedRun(run_id=first.run_id, model_uri=first.source), {})

@@ -147,6 +147,17 @@ class Settings(BaseSettings):
     reload_interval_s: Annotated[float, Field(ge=0)] = Field(
         default=30.0, description="How often the serving alias is checked for a new version; 0 never."
     )
+    shadow: bool = Field(
+        default=False,
+        description="Shadow mode: also load each served model's shadow_alias version, score the same "
+        "traffic with it and log its scores, never returned.",
+    )
+    shadow_alias: str = Field(default="challenger", description="Shadow mode: the alias scored in shadow.")
+    shadow_max_pending_records: Annotated[int, Field(ge=1)] = Field(
+        default=1_000,
+        description="Shadow mode: most records waiting for the challenger; beyond, shadow scoring is "
+        "skipped (counted) so that it never holds the champion back.",
+    )
     reason_codes: Annotated[int, Field(ge=0, le=50)] = Field(
         default=3,
         description="Reason codes (features that pushed the score up most) in each prediction; 0: none.",

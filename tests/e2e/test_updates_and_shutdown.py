@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from e2e.test_cli_and_server import serving
-from integration.api.test_model_reload import register_copy_of_version_1
-from support import credit_rows, wait_until
+from support import credit_rows, register_copy_of_version_1, wait_until
 from usine.services.models import open_registry
 from usine.services.training import TrainingResult
 from usine.settings import Settings

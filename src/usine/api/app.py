@@ -36,6 +36,7 @@ from usine.services.model_holder import ModelHolder
 from usine.services.model_reload import follow_alias
 from usine.services.prediction_writer import PredictionWriter, WriterPolicy
 from usine.services.predictions import PredictionService
+from usine.services.shadow import ShadowScorer
 from usine.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     keys = SqlApiKeyStore(engine)
     await run_in_threadpool(check_keys_defined, settings, keys)
     app.state.authenticator = Authenticator(keys, settings.api_key_cache_ttl_s)
-    holder = ModelHolder(settings.served_models, settings.serving_alias)
+    holder = ModelHolder(
+        settings.served_models, settings.serving_alias, settings.shadow_alias if settings.shadow else None
+    )
     registry = ModelRegistry(
         settings.mlflow_tracking_uri,
         settings.mlflow_artifact_root,
@@ -108,11 +111,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.claims = await run_in_threadpool(open_claims, settings, engine)
     app.state.holder = holder
     app.state.registry = registry
+    shadow = ShadowScorer(batcher, writer, settings.log_predictions, settings.shadow_max_pending_records)
     app.state.predictions = PredictionService(
-        holder, log, writer, batcher, settings.max_records, settings.log_predictions, settings.reason_codes
+        holder,
+        log,
+        writer,
+        batcher,
+        settings.max_records,
+        settings.log_predictions,
+        settings.reason_codes,
+        shadow,
     )
     for model in holder.served():
         logger.info("serving %s version %s (%s)", model.name, model.version, model.alias)
+        if (challenger := holder.challenger(model.name)) is not None:
+            logger.info(
+                "scoring %s version %s in shadow (%s)", model.name, challenger.version, challenger.alias
+            )
     follower = (
         asyncio.create_task(follow_alias(holder, registry, batcher, settings.reload_interval_s))
         if settings.reload_interval_s > 0
@@ -125,6 +140,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follower
+        await shadow.close()
         await batcher.close()
         await run_in_threadpool(writer.close)
         engine.dispose()

@@ -25,6 +25,7 @@ from usine.cli.progress import stages
 from usine.cli.train import train
 from usine.domain.drift import FeatureDrift, Severity
 from usine.domain.monitoring import MonitoringReport, VersionMonitoring
+from usine.domain.shadow_comparison import ChallengerComparison
 from usine.monitoring.gauges import push_gauges
 from usine.monitoring.report import number, percent, render_report
 from usine.services.monitoring import open_monitoring, window_query
@@ -90,7 +91,7 @@ def monitor(
 
 
 def print_report(report: MonitoringReport) -> None:
-    """The report as rich tables: verdict, usage, and per version drift, quality, performance."""
+    """The report as rich tables: verdict, usage, champion against challenger, each version's figures."""
     verdict = "[bold red]drift detected[/]" if report.drift_detected else "[green]no drift[/]"
     console.print(f"{report.model}: {verdict}")
     for alert in report.performance_alerts:
@@ -117,8 +118,21 @@ def print_report(report: MonitoringReport) -> None:
         console.print(
             "rejected requests: " + ", ".join(f"{r.status} {r.reason} ×{r.count}" for r in health.rejections)
         )
+    for pair in report.challengers:
+        _print_challenger(pair)
     for version in report.versions:
         _print_version(version)
+
+
+def _print_challenger(pair: ChallengerComparison) -> None:
+    console.print(
+        f"challenger v{pair.challenger_version} in shadow of v{pair.champion_version}: "
+        f"{pair.requests} requests ({pair.predictions} records) scored by both, decisions alike "
+        f"{percent(pair.decision_agreement)}, mean |score difference| "
+        f"{number(pair.mean_absolute_score_difference, 4)}; on {pair.champion.labelled} labels: "
+        f"AUC {number(pair.champion.roc_auc)} → {number(pair.challenger.roc_auc)}, "
+        f"Brier {number(pair.champion.brier)} → {number(pair.challenger.brier)}"
+    )
 
 
 def _drift_row(drift: FeatureDrift) -> list[str]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, computed_field
 from usine.domain.data_quality import FeatureQuality
 from usine.domain.drift import DatasetDrift, DriftThresholds, FeatureDrift, Severity
 from usine.domain.performance import EstimatedPerformance, RealisedPerformance, ScoreHistogram, binned_auc
+from usine.domain.shadow_comparison import ChallengerComparison
 from usine.domain.window import LabelTimes
 
 
@@ -125,6 +126,11 @@ class MonitoringReport(BaseModel):
     versions: list[VersionMonitoring]
     timeline: list[TimeBucket]
     bucket: str = Field(description="Width of a timeline bucket: hour, day or week.")
+    challengers: list[ChallengerComparison] = Field(
+        default_factory=list,
+        description="Shadow mode: each champion version against the challenger that scored the same "
+        "records; empty without shadow scores in the window.",
+    )
 
     @computed_field(description="Versions whose AUC fell below the quality gate (realised first).")  # type: ignore[prop-decorator]
     @property

@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field
 SCORE_BINS = 1000
 RELIABILITY_BINS = 10
 NO_LABEL = -1
+DECISION_THRESHOLD = 0.5
+"""A score at or above it is a positive decision (accuracy, shadow agreement)."""
 
 
 @dataclass
@@ -117,7 +119,7 @@ def binned_auc(positives: np.ndarray, negatives: np.ndarray) -> float | None:
 
 
 def _threshold_index(histogram: ScoreHistogram) -> int:
-    return histogram.resolution // 2
+    return int(histogram.resolution * DECISION_THRESHOLD)
 
 
 def realised_performance(histogram: ScoreHistogram) -> RealisedPerformance:

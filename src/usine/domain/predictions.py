@@ -25,6 +25,17 @@ class PredictionRecord:
 
 
 @dataclass(frozen=True)
+class ShadowScore:
+    """The challenger's score of a logged prediction (shadow mode): logged, never returned."""
+
+    prediction_id: str
+    model_name: str
+    model_version: str
+    score: float
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Rejection:
     """A refused or failed request, as logged for monitoring: never its payload.
 

@@ -92,6 +92,9 @@ class ModelOut(BaseModel):
     classes: list[str]
     metrics: dict[str, float]
     input_schema: dict[str, Any] = Field(description="JSON Schema of one input record.")
+    challenger: str | None = Field(
+        default=None, description="Shadow mode: the version scoring the same traffic, never returned."
+    )
 
 
 class HealthOut(BaseModel):
@@ -114,6 +117,10 @@ class ReadinessOut(BaseModel):
         default=None,
         description="Optional parts not loaded, with the reason (claims: no claims model); the rest serves.",
     )
+    shadow_failures: dict[str, str] | None = Field(
+        default=None,
+        description="Shadow mode: models whose challenger failed to load; the champion serves alone.",
+    )
     warnings: list[str] | None = Field(
         default=None, description="What is ready but unsafe, e.g. authentication off (profile dev)."
     )
@@ -126,3 +133,6 @@ class ReloadOut(BaseModel):
     previous: str | None = Field(description="Version served before the reload.")
     version: str = Field(description="Version served now.")
     changed: bool
+    challenger: str | None = Field(
+        default=None, description="Shadow mode: the version scored in shadow now, if any."
+    )

@@ -163,11 +163,10 @@ class MicroBatcher:
             self._model_thread, model.predictor.predict_scores, records
         )
 
-    def retire(self, name: str, version: str) -> None:
-        """Stop the lane of a version no longer served, once the requests it holds are scored."""
-        lane = self._lanes.pop((name, version), None)
-        if lane is not None:
-            self._retire(lane)
+    def retire_all_but(self, name: str, versions: set[str]) -> None:
+        """Stop the lanes of ``name`` but those of ``versions``, once the requests they hold are scored."""
+        for key in [key for key in self._lanes if key[0] == name and key[1] not in versions]:
+            self._retire(self._lanes.pop(key))
 
     @staticmethod
     def _retire(lane: _Lane) -> None:

@@ -49,6 +49,22 @@ SCORES = Histogram(
     ["model", "version"],
     buckets=SCORE_BUCKETS,
 )
+SHADOW_PREDICTIONS = Counter(
+    "usine_shadow_predictions_total",
+    "Records scored in shadow by a challenger (logged, never returned), by model and challenger version.",
+    ["model", "version"],
+)
+SHADOW_ERRORS = Counter(
+    "usine_shadow_errors_total",
+    "Records a challenger failed to score in shadow (the champion's answer is unaffected).",
+    ["model", "version"],
+)
+SHADOW_SKIPPED = Counter(
+    "usine_shadow_skipped_total",
+    "Records not scored or not logged in shadow: busy (too many waiting for the challenger) "
+    "or dropped (more held for the log than the writer keeps).",
+    ["model", "reason"],
+)
 BATCH_SIZE = Histogram(
     "usine_batch_size_records",
     "Records per model call after micro-batching, by model and version.",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -24,6 +25,9 @@ from usine.domain.model_spec import ModelSpec, Predictor, ProbabilityModel
 from usine.services.metrics import MODEL_LOAD_SECONDS, MODEL_RELOADS
 
 logger = logging.getLogger(__name__)
+
+# Lists longer than this are validated on a worker thread, not on the event loop.
+VALIDATE_INLINE_RECORDS = 32
 
 
 class Scorer(Protocol):
@@ -67,14 +71,28 @@ class ServedModel:
     scores_inline: bool = False
     explainer: RecordExplainer | None = None
 
+    async def validate(self, payload: object) -> tuple[list[Record], bool]:
+        """The records of ``payload`` as this version reads them, and whether it held one record.
+
+        Long lists are validated on a worker thread, off the event loop.
+
+        Raises:
+            MalformedRequest, InvalidInput: the payload breaks the schema.
+
+        """
+        if isinstance(payload, list) and len(payload) > VALIDATE_INLINE_RECORDS:
+            return await asyncio.to_thread(self.schema.validate, payload)
+        return self.schema.validate(payload)
+
 
 @dataclass(frozen=True)
 class ReloadOutcome:
-    """What a reload did: the version served before and after, and whether it changed."""
+    """What a reload did: the version served before and after, whether it changed, the challenger."""
 
     name: str
     previous: str | None
     current: str
+    challenger: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -83,7 +101,7 @@ class ReloadOutcome:
 
 
 class ModelHolder:
-    """Holds the served version of each configured model.
+    """Holds the served version of each configured model, and in shadow mode its challenger.
 
     Swapping a version is one dictionary assignment: a request holds the
     :class:`ServedModel` it started with until it is answered, so in-flight requests finish
@@ -92,15 +110,20 @@ class ModelHolder:
     Args:
         names: the models this server is expected to serve.
         alias: the registry alias whose version is served (``champion``).
+        shadow_alias: in shadow mode, the alias whose version is also loaded and scored in
+            shadow (``challenger``); ``None`` when shadow mode is off.
 
     """
 
-    def __init__(self, names: list[str], alias: str) -> None:
+    def __init__(self, names: list[str], alias: str, shadow_alias: str | None = None) -> None:
         self.names = list(names)
         self.alias = alias
+        self.shadow_alias = shadow_alias
         self._models: dict[str, ServedModel] = {}
+        self._challengers: dict[str, ServedModel] = {}
         self.failures: dict[str, str] = {}
         self.reload_failures: dict[str, str] = {}
+        self.shadow_failures: dict[str, str] = {}
         self._reloading = threading.Lock()
 
     def load_from(self, registry: ModelRegistry) -> None:
@@ -115,13 +138,15 @@ class ModelHolder:
             except Exception as exc:  # any failure must leave the other models serving
                 self.failures[name] = str(exc)
                 logger.error("model %s not loaded: %s", name, exc)
+            self._follow_challenger(registry, name)
 
     def reload(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
         """Serve the version the alias points at now, if it is not the one served.
 
         The new version is loaded and compiled beside the served one, then swapped in. When
         it fails to load, the served version keeps serving and the failure is kept in
-        :attr:`reload_failures` (shown by readiness).
+        :attr:`reload_failures` (shown by readiness). In shadow mode the challenger follows
+        its alias too, whatever happened to the champion (see :meth:`_follow_challenger`).
 
         Raises:
             ModelNotFound: this server is not configured to serve ``name``.
@@ -132,26 +157,33 @@ class ModelHolder:
         if name not in self.names:
             raise ModelNotFound(f"this server does not serve a model named {name!r}")
         with self._reloading:
-            served = self._models.get(name)
-            previous = served.version if served else None
-            version = self._aliased_version(registry, name)
-            if version == previous:
-                self.reload_failures.pop(name, None)
-                return ReloadOutcome(name=name, previous=previous, current=version)
             try:
-                self.put(self._load_version(registry, name, version))
-            except Exception as exc:  # keep serving what works, report why the new one does not
-                MODEL_RELOADS.labels(name, "failed").inc()
-                reason = f"version {version} failed to load: {exc}"
-                if served is None:
-                    self.failures[name] = reason
-                else:
-                    self.reload_failures[name] = f"{reason}; still serving version {previous}"
-                logger.error("model %s %s", name, reason)
-                raise ModelLoadFailed(f"model {name!r} {reason}") from exc
-            MODEL_RELOADS.labels(name, "swapped").inc()
-            logger.info("model %s now served at version %s (was %s)", name, version, previous)
+                outcome = self._reload_champion(registry, name)
+            finally:
+                self._follow_challenger(registry, name)
+            return replace(outcome, challenger=self.challenger_version(name))
+
+    def _reload_champion(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
+        served = self._models.get(name)
+        previous = served.version if served else None
+        version = self._aliased_version(registry, name)
+        if version == previous:
+            self.reload_failures.pop(name, None)
             return ReloadOutcome(name=name, previous=previous, current=version)
+        try:
+            self.put(self._champion_at(registry, name, version))
+        except Exception as exc:  # keep serving what works, report why the new one does not
+            MODEL_RELOADS.labels(name, "failed").inc()
+            reason = f"version {version} failed to load: {exc}"
+            if served is None:
+                self.failures[name] = reason
+            else:
+                self.reload_failures[name] = f"{reason}; still serving version {previous}"
+            logger.error("model %s %s", name, reason)
+            raise ModelLoadFailed(f"model {name!r} {reason}") from exc
+        MODEL_RELOADS.labels(name, "swapped").inc()
+        logger.info("model %s now served at version %s (was %s)", name, version, previous)
+        return ReloadOutcome(name=name, previous=previous, current=version)
 
     def _aliased_version(self, registry: ModelRegistry, name: str) -> str:
         version = registry.version_for_alias(name, self.alias)
@@ -160,16 +192,57 @@ class ModelHolder:
         return version
 
     def _load_one(self, registry: ModelRegistry, name: str) -> ServedModel:
-        return self._load_version(registry, name, self._aliased_version(registry, name))
+        return self._load_version(registry, name, self._aliased_version(registry, name), self.alias)
 
-    def _load_version(self, registry: ModelRegistry, name: str, version: str) -> ServedModel:
+    def _champion_at(self, registry: ModelRegistry, name: str, version: str) -> ServedModel:
+        """``version`` as champion: the loaded challenger when it is that version (a promotion)."""
+        challenger = self._challengers.get(name)
+        if challenger is not None and challenger.version == version:
+            return replace(challenger, alias=self.alias)
+        return self._load_version(registry, name, version, self.alias)
+
+    def _follow_challenger(self, registry: ModelRegistry, name: str) -> None:
+        """Load, swap or drop the challenger of ``name`` as its alias says; never raises.
+
+        There is none to score when shadow mode is off, the alias is unset, the champion is
+        not loaded, or the alias names the champion's version. A challenger that fails to
+        load is dropped and the failure kept in :attr:`shadow_failures`; while the registry
+        cannot be read, the challenger loaded (if any) stays.
+        """
+        if self.shadow_alias is None:
+            return
+        try:
+            version = registry.version_for_alias(name, self.shadow_alias)
+        except Exception as exc:  # the registry is away: keep what is loaded, try at the next poll
+            logger.warning("model %s: %s alias not read: %s", name, self.shadow_alias, exc)
+            return
+        champion = self._models.get(name)
+        current = self._challengers.get(name)
+        if version is None or champion is None or version == champion.version:
+            if self._challengers.pop(name, None) is not None:
+                logger.info("model %s: no %s to score in shadow any more", name, self.shadow_alias)
+            self.shadow_failures.pop(name, None)
+            return
+        if current is not None and current.version == version:
+            return
+        try:
+            self._challengers[name] = self._load_version(registry, name, version, self.shadow_alias)
+        except Exception as exc:  # shadow scoring stops; the champion is unaffected
+            self._challengers.pop(name, None)
+            self.shadow_failures[name] = f"{self.shadow_alias} version {version} failed to load: {exc}"
+            logger.error("model %s %s", name, self.shadow_failures[name])
+            return
+        self.shadow_failures.pop(name, None)
+        logger.info("model %s: version %s (%s) scored in shadow", name, version, self.shadow_alias)
+
+    def _load_version(self, registry: ModelRegistry, name: str, version: str, alias: str) -> ServedModel:
         started = time.perf_counter()
         loaded = registry.load(name, version)
         predictor = fastest_scorer(loaded.model, loaded.spec)
         served = ServedModel(
             name=name,
             version=version,
-            alias=self.alias,
+            alias=alias,
             run_id=loaded.run_id,
             spec=loaded.spec,
             schema=loaded.spec.input_schema(),
@@ -201,6 +274,20 @@ class ModelHolder:
         if name in self.failures:
             raise ModelNotReady(f"model {name!r} is not loaded: {self.failures[name]}")
         raise ModelNotFound(f"this server does not serve a model named {name!r}")
+
+    def challenger(self, name: str) -> ServedModel | None:
+        """The version of ``name`` scored in shadow, if any."""
+        return self._challengers.get(name)
+
+    def challenger_version(self, name: str) -> str | None:
+        """The version of ``name`` scored in shadow, if any."""
+        challenger = self._challengers.get(name)
+        return None if challenger is None else challenger.version
+
+    def versions(self, name: str) -> set[str]:
+        """The versions of ``name`` held now: the champion's and the challenger's."""
+        held = (self._models.get(name), self._challengers.get(name))
+        return {model.version for model in held if model is not None}
 
     def served(self) -> list[ServedModel]:
         """The loaded models, by name."""

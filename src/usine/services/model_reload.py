@@ -15,25 +15,26 @@ logger = logging.getLogger(__name__)
 async def reload_model(
     holder: ModelHolder, registry: ModelRegistry, batcher: MicroBatcher, name: str
 ) -> ReloadOutcome:
-    """Serve the version the alias of ``name`` points at now (loaded off the event loop).
+    """Serve the versions the aliases of ``name`` point at now (loaded off the event loop).
 
-    Requests already queued on the previous version are scored by it; its batching lane
+    The champion follows the serving alias and, in shadow mode, the challenger its own.
+    Requests already queued on a version no longer held are scored by it; its batching lane
     stops once they are answered.
 
     Raises:
         ModelNotFound, ModelNotReady, ModelLoadFailed: see :meth:`ModelHolder.reload`.
 
     """
-    outcome = await asyncio.to_thread(holder.reload, registry, name)
-    if outcome.changed and outcome.previous is not None:
-        batcher.retire(name, outcome.previous)
-    return outcome
+    try:
+        return await asyncio.to_thread(holder.reload, registry, name)
+    finally:
+        batcher.retire_all_but(name, holder.versions(name))
 
 
 async def follow_alias(
     holder: ModelHolder, registry: ModelRegistry, batcher: MicroBatcher, interval_s: float
 ) -> None:
-    """Every ``interval_s``, reload each served model whose alias moved (runs until cancelled)."""
+    """Every ``interval_s``, reload each served model whose aliases moved (runs until cancelled)."""
     while True:
         await asyncio.sleep(interval_s)
         for name in holder.names:

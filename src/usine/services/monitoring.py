@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine
 
-from usine.adapters.db.window import LoggedChunk, PredictionWindowReader, RejectionCount, WindowQuery
+from usine.adapters.db.window import (
+    LoggedChunk,
+    PredictionWindowReader,
+    RejectionCount,
+    ShadowChunk,
+    WindowQuery,
+)
 from usine.adapters.registry import ModelRegistry
 from usine.domain.drift import DriftThresholds, dataset_drift
 from usine.domain.errors import EmptyWindow, InvalidWindow, ModelNotFound, NoReferenceStatistics
@@ -29,6 +35,7 @@ from usine.domain.monitoring import (
 )
 from usine.domain.performance import NO_LABEL, ScoreHistogram, estimated_performance, realised_performance
 from usine.domain.reference import ReferenceStatistics
+from usine.domain.shadow_comparison import ChallengerComparison, PairWindow
 from usine.domain.window import VersionWindow
 from usine.services.models import open_registry
 from usine.settings import Settings
@@ -181,6 +188,8 @@ class MonitoringService:
         step("callers and rejected requests")
         callers = self.reader.count_by_caller(query)
         rejections = self.reader.rejections(query)
+        step("champion against challenger")
+        challengers = self._challengers(query, specs)
         step("drift, quality and performance")
         versions = [self._version_report(windows[c.version], query.until) for c in counts]
         return MonitoringReport(
@@ -214,7 +223,23 @@ class MonitoringService:
                 time_bucket(query.since + index * width, timeline[index]) for index in sorted(timeline)
             ],
             bucket=bucket_name,
+            challengers=challengers,
         )
+
+    def _challengers(self, query: WindowQuery, specs: dict[str, ModelSpec]) -> list[ChallengerComparison]:
+        """Each champion version against the challenger that scored the same records in shadow."""
+        pairs = self.reader.shadow_pairs(query)
+        if not pairs:
+            return []
+        windows = {(p.champion_version, p.challenger_version): PairWindow() for p in pairs}
+        for chunk in self.reader.shadow_chunks(query):
+            _add_shadow_chunk(chunk, windows, specs)
+        return [
+            windows[(p.champion_version, p.challenger_version)].comparison(
+                p.champion_version, p.challenger_version, p.requests
+            )
+            for p in pairs
+        ]
 
     @staticmethod
     def _add_chunk(
@@ -261,6 +286,27 @@ class MonitoringService:
             estimated_performance=estimated_performance(window.scores),
             labels=label_freshness(window.labels, until),
         )
+
+
+def _add_shadow_chunk(
+    chunk: ShadowChunk, windows: dict[tuple[str, str], PairWindow], specs: dict[str, ModelSpec]
+) -> None:
+    champions = np.asarray(chunk.champion_versions)
+    challengers = np.asarray(chunk.challenger_versions)
+    for (champion, challenger), window in windows.items():
+        rows = np.flatnonzero((champions == champion) & (challengers == challenger))
+        if rows.size == 0:
+            continue
+        spec = specs[champion]
+        labels = np.fromiter(
+            (
+                NO_LABEL if label not in spec.classes else int(label == spec.positive_class)
+                for label in (chunk.labels[row] for row in rows)
+            ),
+            dtype=np.int8,
+            count=rows.size,
+        )
+        window.add(chunk.champion_scores[rows], chunk.challenger_scores[rows], labels)
 
 
 def open_monitoring(settings: Settings, engine: Engine) -> MonitoringService:

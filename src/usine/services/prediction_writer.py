@@ -17,6 +17,8 @@ queued or at the latest ``flush_interval`` after the previous write.
   user sent: they wait in a bounded in-memory queue (kept while the database is down) and the
   oldest are dropped, and counted, beyond ``REJECTIONS_HELD``. They never go to the spool, so
   a flood of bad requests cannot fill the disk.
+* **Shadow scores** (the challenger's, in shadow mode) are statistics too, held and dropped
+  the same way, in their own bounded queue: nothing the caller got back depends on them.
 """
 
 from __future__ import annotations
@@ -25,24 +27,73 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.spool import Spool
-from usine.domain.predictions import PredictionRecord, Rejection, SpooledFeedback
+from usine.domain.predictions import PredictionRecord, Rejection, ShadowScore, SpooledFeedback
 from usine.services.metrics import (
     FEEDBACK_RECORDS,
     LOG_QUEUE_DEPTH,
     LOG_RECORDS,
     LOG_WRITER_LAG,
     REJECTIONS_DROPPED,
+    SHADOW_SKIPPED,
 )
 
 logger = logging.getLogger(__name__)
 
 REJECTIONS_HELD = 10_000
+SHADOW_HELD = 10_000
+Held = TypeVar("Held")
+
+
+class HeldStatistics(Generic[Held]):
+    """Records kept for monitoring only: held in memory up to ``bound``, oldest dropped beyond.
+
+    Args:
+        bound: most records held.
+        dropped: called with each record dropped (to count it).
+
+    """
+
+    def __init__(self, bound: int, dropped: Callable[[Held], None]) -> None:
+        self.bound = bound
+        self.dropped = dropped
+        self._items: deque[Held] = deque()
+        self._lock = threading.Lock()
+
+    def add(self, items: Iterable[Held]) -> None:
+        """Hold ``items`` after the others, dropping the oldest beyond the bound."""
+        with self._lock:
+            self._items.extend(items)
+            self._trim()
+
+    def take(self) -> list[Held]:
+        """Everything held, oldest first; the queue is emptied."""
+        with self._lock:
+            items = list(self._items)
+            self._items.clear()
+            return items
+
+    def put_back(self, items: list[Held]) -> None:
+        """Hold again, before the others, what could not be stored."""
+        with self._lock:
+            self._items.extendleft(reversed(items))
+            self._trim()
+
+    def discard(self, keep: Callable[[Held], bool]) -> None:
+        """Forget the held records ``keep`` refuses."""
+        with self._lock:
+            self._items = deque(item for item in self._items if keep(item))
+
+    def _trim(self) -> None:
+        while len(self._items) > self.bound:
+            self.dropped(self._items.popleft())
 
 
 @dataclass(frozen=True)
@@ -70,7 +121,10 @@ class PredictionWriter:
         self.spool = spool
         self.policy = policy
         self._queue: deque[tuple[float, PredictionRecord]] = deque()
-        self._rejections: deque[Rejection] = deque()
+        self._rejections = HeldStatistics[Rejection](REJECTIONS_HELD, lambda _: REJECTIONS_DROPPED.inc())
+        self._shadow = HeldStatistics[ShadowScore](
+            SHADOW_HELD, lambda score: SHADOW_SKIPPED.labels(score.model_name, "dropped").inc()
+        )
         self._pending: dict[str, PredictionRecord] = {}
         self._lock = threading.Condition()
         self._submitted = 0
@@ -107,11 +161,15 @@ class PredictionWriter:
 
     def reject(self, rejection: Rejection) -> None:
         """Queue a refused or failed request for the log (the oldest is dropped beyond the bound)."""
-        with self._lock:
-            if len(self._rejections) >= REJECTIONS_HELD:
-                self._rejections.popleft()
-                REJECTIONS_DROPPED.inc()
-            self._rejections.append(rejection)
+        self._rejections.add([rejection])
+
+    def submit_shadow(self, scores: list[ShadowScore]) -> None:
+        """Queue challenger scores for the log (the oldest are dropped, and counted, beyond the bound)."""
+        self._shadow.add(scores)
+
+    def forget_shadow(self, prediction_id: str) -> None:
+        """Drop the challenger score of an erased prediction if it is not stored yet."""
+        self._shadow.discard(lambda score: score.prediction_id != prediction_id)
 
     def pending(self, prediction_id: str) -> PredictionRecord | None:
         """A record queued but not stored yet, if ``prediction_id`` names one."""
@@ -146,12 +204,12 @@ class PredictionWriter:
         while True:
             batch = self._next_batch()
             if batch is None:
-                self._store_rejections()
+                self._store_statistics()
                 return
             if batch:
                 self._store(batch)
             self._replay_when_due()
-            self._store_rejections()
+            self._store_statistics()
 
     def _next_batch(self) -> list[tuple[float, PredictionRecord]] | None:
         with self._lock:
@@ -181,20 +239,19 @@ class PredictionWriter:
             LOG_QUEUE_DEPTH.set(len(self._queue))
             self._lock.notify_all()
 
-    def _store_rejections(self) -> None:
+    def _store_statistics(self) -> None:
+        """Store held rejections and shadow scores (kept, bounded, while the database is down)."""
+        self._store_held(self._rejections, self.log.add_rejections)
+        self._store_held(self._shadow, self.log.add_shadow)
+
+    def _store_held(self, queue: HeldStatistics[Held], store: Callable[[list[Held]], None]) -> None:
         if self._database_down:
             return
-        with self._lock:
-            rejections = list(self._rejections)
-            self._rejections.clear()
+        items = queue.take()
         try:
-            self.log.add_rejections(rejections)
+            store(items)
         except Exception as exc:  # unreachable: keep them (bounded) for the next attempt
-            with self._lock:
-                self._rejections.extendleft(reversed(rejections))
-                while len(self._rejections) > REJECTIONS_HELD:
-                    self._rejections.popleft()
-                    REJECTIONS_DROPPED.inc()
+            queue.put_back(items)
             self._went_down(exc)
 
     def _went_down(self, exc: Exception) -> None:

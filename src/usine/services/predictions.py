@@ -32,11 +32,9 @@ from usine.domain.predictions import (
 )
 from usine.services.batching import MicroBatcher
 from usine.services.metrics import PREDICTIONS, SCORES
-from usine.services.model_holder import ModelHolder, ServedModel
+from usine.services.model_holder import VALIDATE_INLINE_RECORDS, ModelHolder, ServedModel
 from usine.services.prediction_writer import PredictionWriter
-
-# Lists longer than this are validated on a worker thread, not on the event loop.
-VALIDATE_INLINE_RECORDS = 32
+from usine.services.shadow import ShadowScorer
 
 
 @dataclass(frozen=True)
@@ -62,6 +60,7 @@ class PredictionService:
         max_records: most records accepted in one request.
         log_predictions: whether new predictions are logged at all.
         reason_codes: reason codes returned with each score (0: none).
+        shadow: scores the traffic with each model's challenger, when the holder has one.
 
     """
 
@@ -74,6 +73,7 @@ class PredictionService:
         max_records: int,
         log_predictions: bool = True,
         reason_codes: int = 0,
+        shadow: ShadowScorer | None = None,
     ) -> None:
         self.holder = holder
         self.log = log
@@ -82,6 +82,7 @@ class PredictionService:
         self.max_records = max_records
         self.log_predictions = log_predictions
         self.reason_codes = reason_codes
+        self.shadow = shadow
 
     async def predict(
         self, name: str, payload: object, request_id: str | None = None, caller: str = ANONYMOUS
@@ -96,7 +97,8 @@ class PredictionService:
 
         Returns:
             One prediction per record, in order, with the version that scored them; they
-            are queued for the log when this returns.
+            are queued for the log when this returns. In shadow mode the challenger scores
+            the same payload afterwards, in the background; nothing of it is returned.
 
         Raises:
             ModelNotFound, ModelNotReady: no such served model.
@@ -108,10 +110,7 @@ class PredictionService:
         model = self.holder.get(name)
         if isinstance(payload, list) and len(payload) > self.max_records:
             raise PayloadTooLarge(f"{len(payload)} records sent, at most {self.max_records} accepted")
-        if isinstance(payload, list) and len(payload) > VALIDATE_INLINE_RECORDS:
-            records, single = await asyncio.to_thread(model.schema.validate, payload)
-        else:
-            records, single = model.schema.validate(payload)
+        records, single = await model.validate(payload)
         scores = await self.batcher.score(model, records)
         reasons = await self._reasons(model, records)
         latency_ms = (time.perf_counter() - started) * 1000.0
@@ -133,6 +132,9 @@ class PredictionService:
         ]
         if self.log_predictions:
             self.writer.submit(logged)
+        challenger = self.holder.challenger(model.name)
+        if challenger is not None and self.shadow is not None:
+            self.shadow.submit(model, challenger, payload, logged)
         PREDICTIONS.labels(model.name, model.version).inc(len(logged))
         observe = SCORES.labels(model.name, model.version).observe
         for record in logged:
@@ -214,6 +216,7 @@ class PredictionService:
 
         """
         self._stored(prediction_id)
+        self.writer.forget_shadow(prediction_id)
         spooled = self.writer.erase_spooled(prediction_id)
         try:
             self.log.delete(prediction_id)

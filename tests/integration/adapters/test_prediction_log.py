@@ -50,7 +50,7 @@ def count(engine: Engine, table: type[PredictionRow] | type[FeedbackRow]) -> int
 
 def test_migrations_create_the_log_and_are_idempotent(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     tables = set(inspect(engine).get_table_names())
     assert {"predictions", "feedback", "alembic_version"} <= tables
 

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from support import wait_until
-from usine.adapters.registry import LoggedRun, ModelRegistry
+from support import register_copy_of_version_1, wait_until
 from usine.api.app import create_app
 from usine.services.models import open_registry
 from usine.services.training import TrainingResult
@@ -27,12 +26,6 @@ def settings(trained_home: tuple[Path, TrainingResult], tmp_path: Path) -> Setti
     return Settings(home=home, database_url=f"sqlite:///{tmp_path / 'log.db'}", reload_interval_s=0)
 
 
-def register_copy_of_version_1(registry: ModelRegistry) -> str:
-    """A new version of credit made of version 1's artefacts (as a retraining would add)."""
-    first = registry.client.get_model_version("credit", "1")
-    return registry.register("credit", LoggedRun(run_id=first.run_id, model_uri=first.source), {})
-
-
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
@@ -48,7 +41,13 @@ def test_a_promoted_version_is_served_after_reload(
     registry.set_alias("credit", "champion", register_copy_of_version_1(registry))
     reloaded = client.post("/1.0.0/models/credit/reload")
     assert reloaded.status_code == 200
-    assert reloaded.json() == {"name": "credit", "previous": "1", "version": "2", "changed": True}
+    assert reloaded.json() == {
+        "name": "credit",
+        "previous": "1",
+        "version": "2",
+        "changed": True,
+        "challenger": None,
+    }
     after = client.post(PREDICT, json=credit_record).json()
     assert after["version"] == "2"
     assert after["predictions"][0]["score"] == before["predictions"][0]["score"]

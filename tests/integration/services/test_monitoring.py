@@ -5,16 +5,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from support import credit_rows
 from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
+from usine.adapters.db.tables import ShadowPredictionRow
+from usine.cli.monitor import print_report
 from usine.domain.drift import Severity
 from usine.domain.errors import EmptyWindow, FeatureMissingFromLog, InvalidWindow
-from usine.domain.predictions import Feedback, PredictionRecord, Rejection
+from usine.domain.predictions import Feedback, PredictionRecord, Rejection, ShadowScore
 from usine.domain.shifts import parse_shift
+from usine.monitoring.report import render_report
 from usine.services.models import open_registry
 from usine.services.monitoring import MonitoringService, open_monitoring, window_query
 from usine.services.simulation import TrafficPlan, replay_credit_traffic
@@ -180,3 +183,60 @@ def test_single_class_feedback_gives_no_auc_and_says_why(engine: Engine, service
     assert performance.unavailable_reason is not None
     assert "one class" in performance.unavailable_reason
     assert performance.brier is not None
+
+
+def test_champion_and_challenger_are_compared_on_the_records_both_scored(
+    engine: Engine, service: MonitoringService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    champion = [0.1, 0.4, 0.6, 0.8, 0.9, 0.3, 0.5]
+    challenger = [0.2, 0.7, 0.5, 0.3, 0.95, None, 0.9]  # the sixth was not scored in shadow
+    requests = ["a", "a", "a", "b", "b", "c", "old"]
+    labels = ["good", "bad", "bad", "good"]  # "bad" is the positive class
+    records = [
+        PredictionRecord(
+            id=f"00000000-0000-4000-8000-{number:012d}",
+            request_id=request,
+            model_name="credit",
+            model_version="1",
+            inputs=row,
+            score=score,
+            latency_ms=3.0,
+            created_at=NOW - (timedelta(days=2) if request == "old" else timedelta(hours=1)),
+        )
+        for number, (row, score, request) in enumerate(zip(credit_rows(7), champion, requests, strict=True))
+    ]
+    log = SqlPredictionLog(engine)
+    log.add(records)
+    log.add_shadow(
+        [
+            ShadowScore(record.id, "credit", "2", score, record.created_at)
+            for record, score in zip(records, challenger, strict=True)
+            if score is not None
+        ]
+    )
+    for record, label in zip(records, labels, strict=False):
+        log.set_feedback(record.id, Feedback(label, NOW))
+    report = service.monitor(window_query("credit", "1d", now=NOW))
+    assert [(u.version, u.predictions, u.requests) for u in report.usage] == [("1", 6, 3)]
+    assert report.versions[0].performance.labelled == 4
+    (pair,) = report.challengers
+    assert (pair.champion_version, pair.challenger_version) == ("1", "2")
+    assert (pair.requests, pair.predictions) == (2, 5)
+    assert pair.decision_agreement == pytest.approx(3 / 5)  # decisions at 0.5 differ on records 2 and 4
+    assert pair.mean_absolute_score_difference == pytest.approx((0.1 + 0.3 + 0.1 + 0.5 + 0.05) / 5)
+    assert (pair.champion.labelled, pair.challenger.labelled) == (4, 4)
+    assert pair.champion.roc_auc == pytest.approx(0.5)
+    assert pair.challenger.roc_auc == pytest.approx(1.0)
+    assert pair.champion.brier == pytest.approx((0.1**2 + 0.6**2 + 0.4**2 + 0.8**2) / 4)
+    assert pair.challenger.brier == pytest.approx((0.2**2 + 0.3**2 + 0.5**2 + 0.3**2) / 4)
+    page = render_report(report)
+    assert '<table id="challengers">' in page
+    assert "60.0 %" in page  # decisions alike
+    print_report(report)
+    printed = capsys.readouterr().out
+    assert "challenger v2 in shadow of v1: 2 requests (5 records) scored by both" in printed
+    assert "AUC 0.500 → 1.000" in printed
+    log.delete(records[0].id)  # erasure takes the challenger's score with it
+    with engine.connect() as connection:
+        stored = connection.execute(select(func.count()).select_from(ShadowPredictionRow)).scalar_one()
+    assert stored == 5

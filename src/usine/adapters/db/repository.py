@@ -11,13 +11,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from usine.adapters.db.tables import FeedbackRow, PredictionRow, RejectionRow
+from usine.adapters.db.tables import FeedbackRow, PredictionRow, RejectionRow, ShadowPredictionRow
 from usine.domain.errors import PredictionNotFound, StorageUnavailable
 from usine.domain.predictions import (
     Feedback,
     LoggedPrediction,
     PredictionRecord,
     Rejection,
+    ShadowScore,
     SpooledFeedback,
 )
 
@@ -46,13 +47,30 @@ class SqlPredictionLog:
         if not records:
             return
         with self.engine.begin() as connection:
-            connection.execute(self._insert_ignoring_existing(), _rows(records))
+            connection.execute(self._insert_ignoring_existing(PredictionRow, "id"), _rows(records))
 
-    def _insert_ignoring_existing(self) -> Insert:
+    def add_shadow(self, scores: list[ShadowScore]) -> None:
+        """Store challenger scores (shadow mode) in one transaction; one per prediction is kept."""
+        if not scores:
+            return
+        rows = [
+            {
+                "prediction_id": s.prediction_id,
+                "model_name": s.model_name,
+                "model_version": s.model_version,
+                "score": s.score,
+                "created_at": s.created_at,
+            }
+            for s in scores
+        ]
+        with self.engine.begin() as connection:
+            connection.execute(self._insert_ignoring_existing(ShadowPredictionRow, "prediction_id"), rows)
+
+    def _insert_ignoring_existing(self, table: type[PredictionRow | ShadowPredictionRow], key: str) -> Insert:
         if self.engine.dialect.name == "postgresql":
-            return postgresql.insert(PredictionRow).on_conflict_do_nothing(index_elements=["id"])
+            return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
         if self.engine.dialect.name == "sqlite":
-            return sqlite.insert(PredictionRow).on_conflict_do_nothing(index_elements=["id"])
+            return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
         raise NotImplementedError(f"no bulk insert for {self.engine.dialect.name}")
 
     def add_rejections(self, rejections: list[Rejection]) -> None:
@@ -133,7 +151,7 @@ class SqlPredictionLog:
         return self.get(prediction_id)
 
     def delete(self, prediction_id: str) -> None:
-        """Erase a prediction and its feedback in one transaction.
+        """Erase a prediction, its feedback and its challenger score in one transaction.
 
         Raises:
             PredictionNotFound: no prediction has this id.
@@ -141,6 +159,9 @@ class SqlPredictionLog:
         """
         with reachable(), self._sessions.begin() as session:
             session.execute(delete(FeedbackRow).where(FeedbackRow.prediction_id == prediction_id))
+            session.execute(
+                delete(ShadowPredictionRow).where(ShadowPredictionRow.prediction_id == prediction_id)
+            )
             erased = session.execute(delete(PredictionRow).where(PredictionRow.id == prediction_id))
             if erased.rowcount == 0:  # type: ignore[attr-defined]
                 raise PredictionNotFound(f"no prediction {prediction_id!r}")

@@ -80,6 +80,22 @@ class FeedbackRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class ShadowPredictionRow(Base):
+    """The challenger's score of one logged prediction (shadow mode); never returned to the caller.
+
+    Kept apart from ``predictions`` so that no usage, drift, performance or feedback query can
+    count it; erased with its prediction.
+    """
+
+    __tablename__ = "shadow_predictions"
+
+    prediction_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(128))
+    model_version: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 ID_LENGTH = 64
 """Longest entity (uom code), customer or contract id accepted."""
 

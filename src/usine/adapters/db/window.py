@@ -6,15 +6,15 @@ on PostgreSQL), so a window of millions of predictions never sits in memory at o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
 import numpy as np
-from sqlalchemy import Engine, Select, func, inspect, select
+from sqlalchemy import Engine, Row, Select, func, inspect, select
 
-from usine.adapters.db.tables import FeedbackRow, PredictionRow, RejectionRow
+from usine.adapters.db.tables import FeedbackRow, PredictionRow, RejectionRow, ShadowPredictionRow
 
 Columns = TypeVarTuple("Columns")
 
@@ -69,6 +69,27 @@ class LoggedChunk:
     scores: np.ndarray
     labels: list[str | None]
     received_at: list[datetime | None]
+
+
+@dataclass(frozen=True)
+class ShadowPairCount:
+    """Records and requests of one champion version scored in shadow by one challenger version."""
+
+    champion_version: str
+    challenger_version: str
+    predictions: int
+    requests: int
+
+
+@dataclass(frozen=True)
+class ShadowChunk:
+    """A chunk of records scored by both champion and challenger, with the champion's feedback."""
+
+    champion_versions: list[str]
+    challenger_versions: list[str]
+    champion_scores: np.ndarray
+    challenger_scores: np.ndarray
+    labels: list[str | None]
 
 
 class PredictionWindowReader:
@@ -162,12 +183,8 @@ class PredictionWindowReader:
         statement = self._within(
             select(func.max(PredictionRow.latency_ms)).group_by(PredictionRow.request_id), query
         )
-        with self.engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=self.chunk_rows).execute(
-                statement
-            )
-            for partition in result.partitions():
-                yield np.fromiter((row[0] for row in partition), dtype=np.float64, count=len(partition))
+        for partition in self._stream(statement):
+            yield np.fromiter((row[0] for row in partition), dtype=np.float64, count=len(partition))
 
     def chunks(self, query: WindowQuery) -> Iterator[LoggedChunk]:
         """The window's predictions joined with their feedback, ``chunk_rows`` at a time."""
@@ -182,17 +199,71 @@ class PredictionWindowReader:
             ).outerjoin(FeedbackRow, FeedbackRow.prediction_id == PredictionRow.id),
             query,
         )
+        for partition in self._stream(statement):
+            versions, created, inputs, scores, labels, received = zip(*partition, strict=True)
+            yield LoggedChunk(
+                versions=list(versions),
+                created_at=list(created),
+                inputs=list(inputs),
+                scores=np.asarray(scores, dtype=np.float64),
+                labels=list(labels),
+                received_at=list(received),
+            )
+
+    def shadow_pairs(self, query: WindowQuery) -> list[ShadowPairCount]:
+        """Records and distinct requests the window's predictions share with a challenger, per pair.
+
+        The window is the champion's (its time, model and version filter); a database without
+        shadow scores (no table yet) holds none.
+        """
+        if not inspect(self.engine).has_table(ShadowPredictionRow.__tablename__):
+            return []
+        statement = self._within(
+            select(
+                PredictionRow.model_version,
+                ShadowPredictionRow.model_version,
+                func.count(),
+                func.count(PredictionRow.request_id.distinct()),
+            )
+            .join(ShadowPredictionRow, ShadowPredictionRow.prediction_id == PredictionRow.id)
+            .group_by(PredictionRow.model_version, ShadowPredictionRow.model_version),
+            query,
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return sorted(
+            (ShadowPairCount(str(c), str(s), int(n), int(r)) for c, s, n, r in rows),
+            key=lambda pair: (len(pair.champion_version), pair.champion_version, pair.challenger_version),
+        )
+
+    def shadow_chunks(self, query: WindowQuery) -> Iterator[ShadowChunk]:
+        """The window's predictions scored in shadow, both scores and the feedback, in chunks."""
+        statement = self._within(
+            select(
+                PredictionRow.model_version,
+                ShadowPredictionRow.model_version,
+                PredictionRow.score,
+                ShadowPredictionRow.score,
+                FeedbackRow.label,
+            )
+            .join(ShadowPredictionRow, ShadowPredictionRow.prediction_id == PredictionRow.id)
+            .outerjoin(FeedbackRow, FeedbackRow.prediction_id == PredictionRow.id),
+            query,
+        )
+        for partition in self._stream(statement):
+            champions, challengers, champion_scores, challenger_scores, labels = zip(*partition, strict=True)
+            yield ShadowChunk(
+                champion_versions=list(champions),
+                challenger_versions=list(challengers),
+                champion_scores=np.asarray(champion_scores, dtype=np.float64),
+                challenger_scores=np.asarray(challenger_scores, dtype=np.float64),
+                labels=list(labels),
+            )
+
+    def _stream(self, statement: Select[*Columns]) -> Iterator[Sequence[Row[*Columns]]]:
+        """The rows of ``statement``, ``chunk_rows`` per round trip (a server-side cursor on PostgreSQL)."""
         with self.engine.connect() as connection:
             result = connection.execution_options(stream_results=True, yield_per=self.chunk_rows).execute(
                 statement
             )
-            for partition in result.partitions():
-                versions, created, inputs, scores, labels, received = zip(*partition, strict=True)
-                yield LoggedChunk(
-                    versions=list(versions),
-                    created_at=list(created),
-                    inputs=list(inputs),
-                    scores=np.asarray(scores, dtype=np.float64),
-                    labels=list(labels),
-                    received_at=list(received),
-                )
+            yield from result.partitions()

@@ -55,6 +55,7 @@ async def readiness(
         status="ready",
         models=models,
         reload_failures=dict(holder.reload_failures) or None,
+        shadow_failures=dict(holder.shadow_failures) or None,
         unavailable=unavailable,
         warnings=warnings,
     )

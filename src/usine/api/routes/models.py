@@ -29,6 +29,7 @@ def list_models(holder: ModelHolderDep) -> list[ModelOut]:
             classes=list(model.spec.classes),
             metrics=model.spec.metrics,
             input_schema=model.schema.json_schema(),
+            challenger=holder.challenger_version(model.name),
         )
         for model in holder.served()
     ]
@@ -53,11 +54,17 @@ async def reload(
 ) -> ReloadOut:
     """Admin: serve the version the serving alias points at now (in this worker).
 
+    In shadow mode the challenger follows its alias too (loaded, swapped or dropped).
+
     The new version is loaded beside the served one and swapped in; requests in flight
     finish on the version they started with. A version that fails to load is reported
     (503) and the previous one keeps serving.
     """
     outcome = await reload_model(holder, registry, service.batcher, name)
     return ReloadOut(
-        name=outcome.name, previous=outcome.previous, version=outcome.current, changed=outcome.changed
+        name=outcome.name,
+        previous=outcome.previous,
+        version=outcome.current,
+        changed=outcome.changed,
+        challenger=outcome.challenger,
     )
