@@ -114,7 +114,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     for model in holder.served():
         logger.info("serving %s version %s (%s)", model.name, model.version, model.alias)
     follower = (
-        asyncio.create_task(follow_alias(holder, registry, batcher, settings.reload_interval_s))
+        asyncio.create_task(
+            follow_alias([holder, app.state.claims.models], registry, batcher, settings.reload_interval_s)
+        )
         if settings.reload_interval_s > 0
         else None
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -82,12 +83,29 @@ class ReloadOutcome:
         return self.previous != self.current
 
 
-class ModelHolder:
-    """Holds the served version of each configured model.
+class Versioned(Protocol):
+    """What a holder serves: a named version of a registered model."""
 
-    Swapping a version is one dictionary assignment: a request holds the
-    :class:`ServedModel` it started with until it is answered, so in-flight requests finish
-    on their version while new ones get the new version.
+    @property
+    def name(self) -> str:
+        """The registered model's name."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """The registry version it was loaded from."""
+        ...
+
+
+M = TypeVar("M", bound=Versioned)
+
+
+class VersionHolder(ABC, Generic[M]):
+    """Holds the served version of each configured model and follows the registry alias.
+
+    Swapping a version is one dictionary assignment: a request holds the loaded version it
+    started with until it is answered, so in-flight requests finish on their version while
+    new ones get the new version. Subclasses say how a version is loaded.
 
     Args:
         names: the models this server is expected to serve.
@@ -98,7 +116,7 @@ class ModelHolder:
     def __init__(self, names: list[str], alias: str) -> None:
         self.names = list(names)
         self.alias = alias
-        self._models: dict[str, ServedModel] = {}
+        self._models: dict[str, M] = {}
         self.failures: dict[str, str] = {}
         self.reload_failures: dict[str, str] = {}
         self._reloading = threading.Lock()
@@ -119,8 +137,8 @@ class ModelHolder:
     def reload(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
         """Serve the version the alias points at now, if it is not the one served.
 
-        The new version is loaded and compiled beside the served one, then swapped in. When
-        it fails to load, the served version keeps serving and the failure is kept in
+        The new version is loaded beside the served one, then swapped in. When it fails to
+        load, the served version keeps serving and the failure is kept in
         :attr:`reload_failures` (shown by readiness).
 
         Raises:
@@ -139,7 +157,7 @@ class ModelHolder:
                 self.reload_failures.pop(name, None)
                 return ReloadOutcome(name=name, previous=previous, current=version)
             try:
-                self.put(self._load_version(registry, name, version))
+                self.put(self._timed_load(registry, name, version))
             except Exception as exc:  # keep serving what works, report why the new one does not
                 MODEL_RELOADS.labels(name, "failed").inc()
                 reason = f"version {version} failed to load: {exc}"
@@ -156,39 +174,32 @@ class ModelHolder:
     def _aliased_version(self, registry: ModelRegistry, name: str) -> str:
         version = registry.version_for_alias(name, self.alias)
         if version is None:
-            raise ModelNotReady(f"no version of {name!r} has the alias {self.alias!r}: train or promote one")
+            raise ModelNotReady(
+                f"no version of {name!r} has the alias {self.alias!r}: train or promote one "
+                f"(`usine train {name}`)"
+            )
         return version
 
-    def _load_one(self, registry: ModelRegistry, name: str) -> ServedModel:
-        return self._load_version(registry, name, self._aliased_version(registry, name))
+    def _load_one(self, registry: ModelRegistry, name: str) -> M:
+        return self._timed_load(registry, name, self._aliased_version(registry, name))
 
-    def _load_version(self, registry: ModelRegistry, name: str, version: str) -> ServedModel:
+    def _timed_load(self, registry: ModelRegistry, name: str, version: str) -> M:
         started = time.perf_counter()
-        loaded = registry.load(name, version)
-        predictor = fastest_scorer(loaded.model, loaded.spec)
-        served = ServedModel(
-            name=name,
-            version=version,
-            alias=self.alias,
-            run_id=loaded.run_id,
-            spec=loaded.spec,
-            schema=loaded.spec.input_schema(),
-            predictor=predictor,
-            scores_inline=isinstance(predictor, CompiledPredictor),
-            explainer=compile_explainer(loaded.model, loaded.spec)
-            if isinstance(predictor, CompiledPredictor)
-            else None,
-        )
+        loaded = self._load_version(registry, name, version)
         MODEL_LOAD_SECONDS.labels(name, version).set(time.perf_counter() - started)
-        return served
+        return loaded
 
-    def put(self, model: ServedModel) -> None:
+    @abstractmethod
+    def _load_version(self, registry: ModelRegistry, name: str, version: str) -> M:
+        """Load version ``version`` of ``name`` for serving."""
+
+    def put(self, model: M) -> None:
         """Serve ``model`` in place of any version of the same name."""
         self._models[model.name] = model
         self.failures.pop(model.name, None)
         self.reload_failures.pop(model.name, None)
 
-    def get(self, name: str) -> ServedModel:
+    def get(self, name: str) -> M:
         """The served version of ``name``.
 
         Raises:
@@ -202,7 +213,7 @@ class ModelHolder:
             raise ModelNotReady(f"model {name!r} is not loaded: {self.failures[name]}")
         raise ModelNotFound(f"this server does not serve a model named {name!r}")
 
-    def served(self) -> list[ServedModel]:
+    def served(self) -> list[M]:
         """The loaded models, by name."""
         return [self._models[name] for name in sorted(self._models)]
 
@@ -210,3 +221,25 @@ class ModelHolder:
     def ready(self) -> bool:
         """Whether every configured model is loaded."""
         return all(name in self._models for name in self.names)
+
+
+class ModelHolder(VersionHolder[ServedModel]):
+    """The prediction models a server serves, each compiled for scoring when it is loaded."""
+
+    def _load_version(self, registry: ModelRegistry, name: str, version: str) -> ServedModel:
+        """The version loaded, compiled when its scores match, with its input validator."""
+        loaded = registry.load(name, version)
+        predictor = fastest_scorer(loaded.model, loaded.spec)
+        return ServedModel(
+            name=name,
+            version=version,
+            alias=self.alias,
+            run_id=loaded.run_id,
+            spec=loaded.spec,
+            schema=loaded.spec.input_schema(),
+            predictor=predictor,
+            scores_inline=isinstance(predictor, CompiledPredictor),
+            explainer=compile_explainer(loaded.model, loaded.spec)
+            if isinstance(predictor, CompiledPredictor)
+            else None,
+        )

@@ -4,24 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from usine.adapters.registry import ModelRegistry
+from usine.domain.errors import ModelNotFound
 from usine.services.batching import MicroBatcher
-from usine.services.model_holder import ModelHolder, ReloadOutcome
+from usine.services.model_holder import ReloadOutcome, VersionHolder
 
 logger = logging.getLogger(__name__)
 
 
+def holder_of(holders: Sequence[VersionHolder[Any]], name: str) -> VersionHolder[Any]:
+    """The holder that serves ``name``.
+
+    Raises:
+        ModelNotFound: none of them does.
+
+    """
+    for holder in holders:
+        if name in holder.names:
+            return holder
+    raise ModelNotFound(f"this server does not serve a model named {name!r}")
+
+
 async def reload_model(
-    holder: ModelHolder, registry: ModelRegistry, batcher: MicroBatcher, name: str
+    holder: VersionHolder[Any], registry: ModelRegistry, batcher: MicroBatcher, name: str
 ) -> ReloadOutcome:
     """Serve the version the alias of ``name`` points at now (loaded off the event loop).
 
     Requests already queued on the previous version are scored by it; its batching lane
-    stops once they are answered.
+    (if it has one) stops once they are answered.
 
     Raises:
-        ModelNotFound, ModelNotReady, ModelLoadFailed: see :meth:`ModelHolder.reload`.
+        ModelNotFound, ModelNotReady, ModelLoadFailed: see :meth:`VersionHolder.reload`.
 
     """
     outcome = await asyncio.to_thread(holder.reload, registry, name)
@@ -31,13 +47,14 @@ async def reload_model(
 
 
 async def follow_alias(
-    holder: ModelHolder, registry: ModelRegistry, batcher: MicroBatcher, interval_s: float
+    holders: Sequence[VersionHolder[Any]], registry: ModelRegistry, batcher: MicroBatcher, interval_s: float
 ) -> None:
     """Every ``interval_s``, reload each served model whose alias moved (runs until cancelled)."""
     while True:
         await asyncio.sleep(interval_s)
-        for name in holder.names:
-            try:
-                await reload_model(holder, registry, batcher, name)
-            except Exception as exc:  # logged and shown by readiness; the next poll tries again
-                logger.warning("alias check of %s failed: %s", name, exc)
+        for holder in holders:
+            for name in holder.names:
+                try:
+                    await reload_model(holder, registry, batcher, name)
+                except Exception as exc:  # logged and shown by readiness; the next poll tries again
+                    logger.warning("alias check of %s failed: %s", name, exc)
