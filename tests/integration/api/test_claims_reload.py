@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from claim_support import BASE, CONTRACT, generated_invoice
+from support import wait_until
 from usine.adapters.registry import LoggedRun, ModelRegistry
 from usine.api.app import create_app
 from usine.services.claims import ClaimsService
@@ -89,3 +90,18 @@ def test_a_claims_version_that_fails_to_load_leaves_the_old_one_extracting(
     ready = client.get("/1.0.0/readiness")
     assert ready.status_code == 200
     assert f"version {broken.version} failed to load" in ready.json()["reload_failures"]["claims"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_claims_extractor_follows_the_alias_without_a_reload_call(
+    settings: Settings, claims_home: tuple[Path, ClaimsTrainingResult]
+) -> None:
+    polled = settings.model_copy(update={"reload_interval_s": 0.2})
+    with TestClient(create_app(polled)) as client:
+        registry = open_registry(settings)
+        second = register_copy(registry, claims_home[1].version)
+        registry.set_alias("claims", "champion", second)
+        service: ClaimsService = client.app.state.claims  # type: ignore[attr-defined]
+        wait_until(lambda: service.extractor.version == second, "the claims alias followed")
+        answer = client.post(UPLOAD, files=[("files", ("facture.pdf", generated_invoice().content))])
+        assert answer.json()["extractor_version"] == second
