@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from usine.adapters.registry import ModelRegistry
-from usine.domain.errors import ModelNotFound
+from usine.domain.errors import ModelNotFound, ModelNotReady
 from usine.services.batching import MicroBatcher
 from usine.services.model_holder import ReloadOutcome, VersionHolder
 
@@ -57,4 +57,8 @@ async def follow_alias(
                 try:
                     await reload_model(holder, registry, batcher, name)
                 except Exception as exc:  # logged and shown by readiness; the next poll tries again
-                    logger.warning("alias check of %s failed: %s", name, exc)
+                    # a model never loaded (no claims model trained, say) was reported at start
+                    quiet = isinstance(exc, ModelNotReady) and name in holder.failures
+                    logger.log(
+                        logging.DEBUG if quiet else logging.WARNING, "alias check of %s failed: %s", name, exc
+                    )
