@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -119,3 +120,78 @@ def encrypted_pdf() -> bytes:
 def corrupt_pdf() -> bytes:
     """A file that starts like a PDF and is not one."""
     return b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\n" + bytes(range(256)) * 8
+
+
+def pdf_of(objects: list[bytes]) -> bytes:
+    """A hand-written PDF: ``objects`` numbered from 1 (the first is the catalog), a classic xref."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+POSTER = b"/MediaBox [0 0 14400 14400]"
+"""A 5 m page: rendered at OCR resolution, far more pixels than any limit allows."""
+
+
+def page_tree_bomb(pages: int, fan: int = 100) -> bytes:
+    """A PDF of ``pages`` poster pages in about a kilobyte: every leaf of its page tree is the
+    same page object."""
+    return pdf_of(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [%s] /Count %d %s >>" % (b"3 0 R " * (pages // fan), pages, POSTER),
+            b"<< /Type /Pages /Parent 2 0 R /Kids [%s] /Count %d >>" % (b"4 0 R " * fan, fan),
+            b"<< /Type /Page /Parent 3 0 R >>",
+        ]
+    )
+
+
+def many_pages_pdf(pages: int) -> bytes:
+    """A PDF of ``pages`` distinct, empty poster pages."""
+    kids = b" ".join(b"%d 0 R" % (number + 3) for number in range(pages))
+    return pdf_of(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [%s] /Count %d %s >>" % (kids, pages, POSTER),
+            *[b"<< /Type /Page /Parent 2 0 R >>"] * pages,
+        ]
+    )
+
+
+def with_javascript(content: bytes, script: str) -> bytes:
+    """``content`` (a PDF with a classic xref) with ``script`` run on opening (/OpenAction) and
+    listed in the document's JavaScript names, added as an incremental update, as an editor would."""
+    root = int(re.findall(rb"/Root (\d+) 0 R", content)[-1])
+    size = int(re.findall(rb"/Size (\d+)", content)[-1])
+    previous = int(re.findall(rb"startxref\s+(\d+)", content)[-1])
+    found = re.search(rb"\n%d 0 obj\s*<<(.*?)>>\s*endobj" % root, content, re.S)
+    assert found is not None, "no catalog"
+    action, names = size, size + 1
+    literal = script.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode()
+    objects = {
+        root: b"<<%s /OpenAction %d 0 R /Names << /JavaScript %d 0 R >> >>" % (found.group(1), action, names),
+        action: b"<< /Type /Action /S /JavaScript /JS (%s) >>" % literal,
+        names: b"<< /Names [(run) %d 0 R] >>" % action,
+    }
+    out = bytearray(content if content.endswith(b"\n") else content + b"\n")
+    offsets = {}
+    for number, body in objects.items():
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n%d 1\n%010d 00000 n \n" % (root, offsets[root])
+    out += b"%d 2\n%010d 00000 n \n%010d 00000 n \n" % (action, offsets[action], offsets[names])
+    out += b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        names + 1,
+        root,
+        previous,
+        xref,
+    )
+    return bytes(out)

@@ -1,5 +1,5 @@
-"""Hostile input on the JSON API of a real server: 4xx problem documents, the process alive,
-memory bounded (RSS growth measured, never time)."""
+"""Hostile input on a real server (JSON API and claim files): 4xx problem documents, the process
+alive, memory bounded (RSS growth measured, never time)."""
 
 import json
 from collections.abc import Iterator
@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from claim_support import BASE, generated_invoice, many_pages_pdf, page_tree_bomb, with_javascript
 from e2e.test_cli_and_server import Server, serving
 from support import credit_rows
+from usine.services.claims_training import ClaimsTrainingResult
 from usine.services.training import TrainingResult
 
 PREDICT = "/1.0.0/models/credit/predictions"
@@ -102,3 +104,61 @@ def test_hostile_bodies_and_ids_get_problems_in_bounded_memory(server: Server) -
     assert "Traceback" not in output
     assert IBAN not in output  # the access log line of that request is masked
     assert "FR76" in output
+
+
+@pytest.fixture(scope="module")
+def claims_server(
+    claims_home: tuple[Path, ClaimsTrainingResult], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Path]]:
+    """``usine serve`` with the claims model, on SQLite; yields the server and its object store."""
+    folder = tmp_path_factory.mktemp("hostile-claims")
+    objects = folder / "objects"
+    env = {"USINE_SERVED_MODELS": "[]", "USINE_OBJECT_STORE_URL": str(objects)}
+    with serving(claims_home[0], f"sqlite:///{folder / 'claims.db'}", extra_env=env) as running:
+        yield running, objects
+
+
+JAVASCRIPT = "app.alert('pwned'); this.submitForm('http://127.0.0.1:9/');"
+PAGES = 5_000
+
+
+def test_hostile_pdfs_javascript_ignored_thousands_of_pages_refused_before_any_page_is_read(
+    claims_server: tuple[Server, Path],
+) -> None:
+    server, objects = claims_server
+    invoice = generated_invoice(seed=11)
+    scripted = with_javascript(invoice.content, JAVASCRIPT)
+    files = {
+        "scripted.pdf": scripted,
+        "page-tree-bomb.pdf": page_tree_bomb(PAGES),  # 1.3 kB: every leaf is the same page
+        "5000-pages.pdf": many_pages_pdf(PAGES),  # 390 kB of distinct pages
+    }
+    upload = f"{BASE}/claim_files_extraction"
+    with httpx.Client(base_url=server.base, timeout=120) as api:
+        before = rss_mb(server.process.pid)
+        for _ in range(3):
+            answer = api.post(upload, files=[("files", (name, content)) for name, content in files.items()])
+            assert answer.status_code == 200, answer.text
+            [extracted] = answer.json()["extractions"]
+            assert extracted["file"] == "scripted.pdf"
+            invoice_out = extracted["extraction"]["invoice"]
+            assert invoice_out["number"]["value"] == invoice.truth["invoice.number"]
+            assert invoice_out["total_incl_tax"]["value"] == invoice.truth["invoice.total_incl_tax"]
+            assert extracted["extraction"]["text_source"] == "text_layer"
+            problems = {problem["file"]: problem for problem in answer.json()["problems"]}
+            assert set(problems) == {"page-tree-bomb.pdf", "5000-pages.pdf"}
+            for problem in problems.values():
+                assert problem["status"] == 413
+                # refused on the page count: no page was opened (each is a poster whose
+                # pixels would otherwise be refused on page 1, or rendered for OCR)
+                assert f"PDF has {PAGES} pages, more than 20" in problem["detail"]
+            alone = api.post(upload, files=[("files", ("bomb.pdf", page_tree_bomb(PAGES)))])
+            assert_problem(alone, {413}, "a page-tree bomb alone")
+        growth = rss_mb(server.process.pid) - before
+        stored = api.get(f"{BASE}/extractions/{extracted['extraction_id']}")
+        assert stored.json()["extraction"]["invoice"] == invoice_out
+        assert api.get("/1.0.0/health_check").status_code == 200
+    assert server.process.poll() is None
+    assert growth < RSS_GROWTH_LIMIT_MB, f"RSS grew by {growth:.0f} MB"
+    assert [path.read_bytes() for path in objects.rglob("*") if path.is_file()] == [scripted]
+    assert "Traceback" not in server.output()

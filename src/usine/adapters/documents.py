@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
@@ -78,9 +80,14 @@ def _page(number: int, source: TextSource, words: list[Word], aspect: float) -> 
     return Page(number=number, source=source, words=tuple(words), lines=group_lines(number, words, aspect))
 
 
-def _read_pdf(content: bytes, limits: ReadLimits) -> list[Page]:
-    pages: list[Page] = []
-    scans: list[tuple[int, Image.Image, float]] = []
+@contextmanager
+def _open_pdf(content: bytes) -> Iterator[pdfium.PdfDocument]:
+    """The PDF, opened under the process-wide PDFium lock and closed on leaving.
+
+    Raises:
+        UnreadableDocument: encrypted, corrupt, or PDFium fails while the document is used.
+
+    """
     with _PDFIUM_LOCK:
         try:
             document = pdfium.PdfDocument(content)
@@ -91,33 +98,59 @@ def _read_pdf(content: bytes, limits: ReadLimits) -> list[Page]:
             reason = "encrypted (password protected)" if encrypted else "corrupt or has no pages"
             raise UnreadableDocument(f"PDF is {reason}: {exc}") from None
         try:
-            count = len(document)
-            if count == 0:
-                raise UnreadableDocument("PDF has no pages")
-            if count > limits.max_pages:
-                raise DocumentTooLarge(f"PDF has {count} pages, more than {limits.max_pages}")
-            scale = limits.ocr_dpi / POINTS_PER_INCH
-            for index in range(count):
-                page = document[index]
-                width, height = page.get_size()
-                if width <= 0 or height <= 0:
-                    raise UnreadableDocument(f"page {index + 1} has no area")
-                pixels = width * scale * height * scale
-                if pixels > limits.max_pixels:
-                    raise DocumentTooLarge(
-                        f"page {index + 1} is {width:.0f}x{height:.0f} pt: {pixels:,.0f} pixels at "
-                        f"{limits.ocr_dpi} dpi, more than {limits.max_pixels:,}"
-                    )
-                words = _text_layer_words(page, width, height)
-                if sum(len(w.text) for w in words) >= limits.min_text_chars:
-                    pages.append(_page(index + 1, TextSource.TEXT_LAYER, words, height / width))
-                else:
-                    image = page.render(scale=scale, grayscale=True).to_pil()
-                    scans.append((index + 1, image, height / width))
+            yield document
         except pdfium.PdfiumError as exc:
             raise UnreadableDocument(f"PDF is corrupt: {exc}") from None
         finally:
             document.close()
+
+
+def render_pdf_page(content: bytes, page: int, max_side: int) -> Image.Image:
+    """Page ``page`` (1-based) of a PDF, rendered so that its longer side is ``max_side`` pixels.
+
+    Only that page is opened and rendered, under the lock every PDFium call of usine takes
+    (PDFium is not thread-safe).
+
+    Raises:
+        UnreadableDocument: the PDF cannot be opened, or has no such page.
+
+    """
+    with _open_pdf(content) as document:
+        if not 1 <= page <= len(document):
+            raise UnreadableDocument(f"the file has {len(document)} page(s), not a page {page}")
+        pdf_page = document[page - 1]
+        width, height = pdf_page.get_size()
+        image: Image.Image = pdf_page.render(scale=max_side / max(width, height, 1.0)).to_pil()
+        return image
+
+
+def _read_pdf(content: bytes, limits: ReadLimits) -> list[Page]:
+    pages: list[Page] = []
+    scans: list[tuple[int, Image.Image, float]] = []
+    with _open_pdf(content) as document:
+        count = len(document)  # read from the page tree: no page is opened before the limit
+        if count == 0:
+            raise UnreadableDocument("PDF has no pages")
+        if count > limits.max_pages:
+            raise DocumentTooLarge(f"PDF has {count} pages, more than {limits.max_pages}")
+        scale = limits.ocr_dpi / POINTS_PER_INCH
+        for index in range(count):
+            page = document[index]
+            width, height = page.get_size()
+            if width <= 0 or height <= 0:
+                raise UnreadableDocument(f"page {index + 1} has no area")
+            pixels = width * scale * height * scale
+            if pixels > limits.max_pixels:
+                raise DocumentTooLarge(
+                    f"page {index + 1} is {width:.0f}x{height:.0f} pt: {pixels:,.0f} pixels at "
+                    f"{limits.ocr_dpi} dpi, more than {limits.max_pixels:,}"
+                )
+            words = _text_layer_words(page, width, height)
+            if sum(len(w.text) for w in words) >= limits.min_text_chars:
+                pages.append(_page(index + 1, TextSource.TEXT_LAYER, words, height / width))
+            else:
+                image = page.render(scale=scale, grayscale=True).to_pil()
+                scans.append((index + 1, image, height / width))
     for number, image, aspect in scans:
         pages.append(_page(number, TextSource.OCR, ocr.recognise(image, limits.ocr_timeout_s), aspect))
     return sorted(pages, key=lambda p: p.number)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import io
 
-import pypdfium2 as pdfium
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from usine.adapters.documents import _PDFIUM_LOCK as PDFIUM_LOCK  # one lock: PDFium is not thread-safe
-from usine.adapters.documents import PDF, sniff_media_type
-from usine.domain.errors import StoredFileNotFound, UnsupportedDocument
+from usine.adapters.documents import PDF, render_pdf_page, sniff_media_type
+from usine.domain.errors import StoredFileNotFound, UnreadableDocument, UnsupportedDocument
 
 
 def render_page(content: bytes, page: int, max_side: int, max_pixels: int) -> bytes:
@@ -40,21 +38,10 @@ def render_page(content: bytes, page: int, max_side: int, max_pixels: int) -> by
 
 
 def _pdf_page(content: bytes, page: int, max_side: int) -> Image.Image:
-    with PDFIUM_LOCK:
-        try:
-            document = pdfium.PdfDocument(content)
-        except pdfium.PdfiumError as exc:
-            raise StoredFileNotFound(f"the stored file cannot be rendered: {exc}") from None
-        try:
-            if not 1 <= page <= len(document):
-                raise StoredFileNotFound(f"the file has {len(document)} page(s), not a page {page}")
-            pdf_page = document[page - 1]
-            width, height = pdf_page.get_size()
-            scale = max_side / max(width, height, 1.0)
-            image: Image.Image = pdf_page.render(scale=scale).to_pil()
-            return image
-        finally:
-            document.close()
+    try:
+        return render_pdf_page(content, page, max_side)
+    except UnreadableDocument as exc:
+        raise StoredFileNotFound(f"the stored file cannot be rendered: {exc}") from None
 
 
 def _image_frame(content: bytes, page: int, max_pixels: int) -> Image.Image:

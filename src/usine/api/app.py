@@ -129,7 +129,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 "scoring %s version %s in shadow (%s)", model.name, challenger.version, challenger.alias
             )
     follower = (
-        asyncio.create_task(follow_alias(holder, registry, batcher, settings.reload_interval_s))
+        asyncio.create_task(
+            follow_alias([holder, app.state.claims.models], registry, batcher, settings.reload_interval_s)
+        )
         if settings.reload_interval_s > 0
         else None
     )

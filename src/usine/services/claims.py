@@ -23,7 +23,8 @@ from usine.domain.claims_api import (
     compare,
 )
 from usine.domain.errors import ModelNotReady, PayloadTooLarge, UnreadableDocument, UsineError
-from usine.services.claims_extraction import ClaimExtractor, load_claim_extractor
+from usine.services.claims_extraction import MODEL_NAME, ClaimExtractor, ClaimsModelHolder, limits_from
+from usine.services.models import open_registry
 from usine.services.monitoring import window_query
 from usine.settings import Settings
 
@@ -47,43 +48,48 @@ class ClaimsService:
     Args:
         store: the claim tables.
         objects: where raw files are kept.
-        extractor: the loaded extraction engine, or ``None`` when it could not be loaded.
-        unavailable: why the extractor is missing (shown by readiness and the 503).
+        models: the served claims extractor (following the serving alias of ``claims``).
         limits: upload bounds.
 
     """
 
     def __init__(
-        self,
-        store: SqlClaimStore,
-        objects: ObjectStore,
-        extractor: ClaimExtractor | None,
-        unavailable: str | None,
-        limits: ClaimLimits,
+        self, store: SqlClaimStore, objects: ObjectStore, models: ClaimsModelHolder, limits: ClaimLimits
     ) -> None:
         self.store = store
         self.objects = objects
-        self._extractor = extractor
-        self.unavailable = unavailable
+        self.models = models
         self.limits = limits
 
     @property
+    def unavailable(self) -> str | None:
+        """Why no extractor is served (shown by readiness and the 503), or ``None``."""
+        if self.models.ready:
+            return None
+        return self.models.failures.get(MODEL_NAME, "the claims model is not loaded")
+
+    @property
     def extractor(self) -> ClaimExtractor:
-        """The extraction engine.
+        """The extraction engine served now; a request keeps the one it took until it is answered.
 
         Raises:
             ModelNotReady: no claims model could be loaded.
 
         """
-        if self._extractor is None:
-            raise ModelNotReady(f"claim extraction is not available: {self.unavailable}")
-        return self._extractor
+        reason = self.unavailable
+        if reason is not None:
+            raise ModelNotReady(f"claim extraction is not available: {reason}")
+        return self.models.get(MODEL_NAME)
 
-    def extract_file(self, contract: ContractRef, file_name: str, content: bytes) -> StoredExtraction:
+    def extract_file(
+        self, contract: ContractRef, file_name: str, content: bytes, extractor: ClaimExtractor | None = None
+    ) -> StoredExtraction:
         """Read one file, keep its bytes and record what was extracted (all or nothing).
 
         The file is read before anything is stored, so a refused file leaves no trace; if
-        the record cannot be written, bytes stored by this call are removed again.
+        the record cannot be written, bytes stored by this call are removed again. The
+        files of one request pass the ``extractor`` that request took (the one served now
+        by default), so that they are all read by the version its answer names.
 
         Raises:
             PayloadTooLarge: the file exceeds the size limit.
@@ -98,7 +104,7 @@ class ClaimsService:
             )
         if not content:
             raise UnreadableDocument("the file is empty")
-        extractor = self.extractor
+        extractor = extractor or self.extractor
         key = content_key(content)
         result = extractor.extract(content, file_name, key)
         stored = StoredExtraction(
@@ -210,20 +216,14 @@ def open_claims(settings: Settings, engine: Engine) -> ClaimsService:
     """The claims service of a server: its tables, its object store and the champion extractor.
 
     A missing or broken claims model leaves the service without extractor (claim uploads
-    answer 503 with the reason); saved claims can still be listed, saved and erased.
+    answer 503 with the reason) until the alias names a version that loads; saved claims can
+    still be listed, saved and erased.
     """
-    extractor: ClaimExtractor | None = None
-    unavailable: str | None = None
-    try:
-        extractor = load_claim_extractor(settings)
-    except Exception as exc:  # the rest of the API must serve whatever went wrong here
-        unavailable = str(exc) or type(exc).__name__
-        logger.warning("claim extraction not available: %s", unavailable)
+    models = ClaimsModelHolder(settings.serving_alias, limits_from(settings))
+    models.load_from(open_registry(settings))
     limits = ClaimLimits(
         max_file_bytes=settings.claims_max_file_bytes,
         max_files=settings.claims_max_files,
         max_request_bytes=settings.claims_max_request_bytes,
     )
-    return ClaimsService(
-        SqlClaimStore(engine), ObjectStore(settings.object_store_url), extractor, unavailable, limits
-    )
+    return ClaimsService(SqlClaimStore(engine), ObjectStore(settings.object_store_url), models, limits)

@@ -6,8 +6,9 @@ import asyncio
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -100,30 +101,42 @@ class ReloadOutcome:
         return self.previous != self.current
 
 
-class ModelHolder:
-    """Holds the served version of each configured model, and in shadow mode its challenger.
+class Versioned(Protocol):
+    """What a holder serves: a named version of a registered model."""
 
-    Swapping a version is one dictionary assignment: a request holds the
-    :class:`ServedModel` it started with until it is answered, so in-flight requests finish
-    on their version while new ones get the new version.
+    @property
+    def name(self) -> str:
+        """The registered model's name."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """The registry version it was loaded from."""
+        ...
+
+
+M = TypeVar("M", bound=Versioned)
+
+
+class VersionHolder(ABC, Generic[M]):
+    """Holds the served version of each configured model and follows the registry alias.
+
+    Swapping a version is one dictionary assignment: a request holds the loaded version it
+    started with until it is answered, so in-flight requests finish on their version while
+    new ones get the new version. Subclasses say how a version is loaded.
 
     Args:
         names: the models this server is expected to serve.
         alias: the registry alias whose version is served (``champion``).
-        shadow_alias: in shadow mode, the alias whose version is also loaded and scored in
-            shadow (``challenger``); ``None`` when shadow mode is off.
 
     """
 
-    def __init__(self, names: list[str], alias: str, shadow_alias: str | None = None) -> None:
+    def __init__(self, names: list[str], alias: str) -> None:
         self.names = list(names)
         self.alias = alias
-        self.shadow_alias = shadow_alias
-        self._models: dict[str, ServedModel] = {}
-        self._challengers: dict[str, ServedModel] = {}
+        self._models: dict[str, M] = {}
         self.failures: dict[str, str] = {}
         self.reload_failures: dict[str, str] = {}
-        self.shadow_failures: dict[str, str] = {}
         self._reloading = threading.Lock()
 
     def load_from(self, registry: ModelRegistry) -> None:
@@ -138,15 +151,17 @@ class ModelHolder:
             except Exception as exc:  # any failure must leave the other models serving
                 self.failures[name] = str(exc)
                 logger.error("model %s not loaded: %s", name, exc)
-            self._follow_challenger(registry, name)
+            self._loaded(registry, name)
+
+    def _loaded(self, registry: ModelRegistry, name: str) -> None:
+        """Called once ``name`` was loaded (or failed to) at start; nothing more to load here."""
 
     def reload(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
         """Serve the version the alias points at now, if it is not the one served.
 
-        The new version is loaded and compiled beside the served one, then swapped in. When
-        it fails to load, the served version keeps serving and the failure is kept in
-        :attr:`reload_failures` (shown by readiness). In shadow mode the challenger follows
-        its alias too, whatever happened to the champion (see :meth:`_follow_challenger`).
+        The new version is loaded beside the served one, then swapped in. When it fails to
+        load, the served version keeps serving and the failure is kept in
+        :attr:`reload_failures` (shown by readiness).
 
         Raises:
             ModelNotFound: this server is not configured to serve ``name``.
@@ -157,13 +172,13 @@ class ModelHolder:
         if name not in self.names:
             raise ModelNotFound(f"this server does not serve a model named {name!r}")
         with self._reloading:
-            try:
-                outcome = self._reload_champion(registry, name)
-            finally:
-                self._follow_challenger(registry, name)
-            return replace(outcome, challenger=self.challenger_version(name))
+            return self._reload_held(registry, name)
 
-    def _reload_champion(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
+    def _reload_held(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
+        """Reload what is held of ``name`` (under the reload lock): here, the served version."""
+        return self._reload_served(registry, name)
+
+    def _reload_served(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
         served = self._models.get(name)
         previous = served.version if served else None
         version = self._aliased_version(registry, name)
@@ -171,7 +186,7 @@ class ModelHolder:
             self.reload_failures.pop(name, None)
             return ReloadOutcome(name=name, previous=previous, current=version)
         try:
-            self.put(self._champion_at(registry, name, version))
+            self.put(self._served_at(registry, name, version))
         except Exception as exc:  # keep serving what works, report why the new one does not
             MODEL_RELOADS.labels(name, "failed").inc()
             reason = f"version {version} failed to load: {exc}"
@@ -185,21 +200,103 @@ class ModelHolder:
         logger.info("model %s now served at version %s (was %s)", name, version, previous)
         return ReloadOutcome(name=name, previous=previous, current=version)
 
+    def _served_at(self, registry: ModelRegistry, name: str, version: str) -> M:
+        """``version`` of ``name`` loaded to be served."""
+        return self._timed_load(registry, name, version)
+
     def _aliased_version(self, registry: ModelRegistry, name: str) -> str:
         version = registry.version_for_alias(name, self.alias)
         if version is None:
-            raise ModelNotReady(f"no version of {name!r} has the alias {self.alias!r}: train or promote one")
+            raise ModelNotReady(
+                f"no version of {name!r} has the alias {self.alias!r}: train or promote one "
+                f"(`usine train {name}`)"
+            )
         return version
 
-    def _load_one(self, registry: ModelRegistry, name: str) -> ServedModel:
-        return self._load_version(registry, name, self._aliased_version(registry, name), self.alias)
+    def _load_one(self, registry: ModelRegistry, name: str) -> M:
+        return self._timed_load(registry, name, self._aliased_version(registry, name))
 
-    def _champion_at(self, registry: ModelRegistry, name: str, version: str) -> ServedModel:
+    def _timed_load(self, registry: ModelRegistry, name: str, version: str) -> M:
+        started = time.perf_counter()
+        loaded = self._load_version(registry, name, version)
+        MODEL_LOAD_SECONDS.labels(name, version).set(time.perf_counter() - started)
+        return loaded
+
+    @abstractmethod
+    def _load_version(self, registry: ModelRegistry, name: str, version: str) -> M:
+        """Load version ``version`` of ``name`` for serving."""
+
+    def put(self, model: M) -> None:
+        """Serve ``model`` in place of any version of the same name."""
+        self._models[model.name] = model
+        self.failures.pop(model.name, None)
+        self.reload_failures.pop(model.name, None)
+
+    def get(self, name: str) -> M:
+        """The served version of ``name``.
+
+        Raises:
+            ModelNotFound: this server does not serve ``name``.
+            ModelNotReady: it should, but the model could not be loaded.
+
+        """
+        if name in self._models:
+            return self._models[name]
+        if name in self.failures:
+            raise ModelNotReady(f"model {name!r} is not loaded: {self.failures[name]}")
+        raise ModelNotFound(f"this server does not serve a model named {name!r}")
+
+    def versions(self, name: str) -> set[str]:
+        """The versions of ``name`` held now."""
+        served = self._models.get(name)
+        return set() if served is None else {served.version}
+
+    def served(self) -> list[M]:
+        """The loaded models, by name."""
+        return [self._models[name] for name in sorted(self._models)]
+
+    @property
+    def ready(self) -> bool:
+        """Whether every configured model is loaded."""
+        return all(name in self._models for name in self.names)
+
+
+class ModelHolder(VersionHolder[ServedModel]):
+    """The prediction models a server serves, each compiled for scoring when it is loaded.
+
+    In shadow mode it also holds each model's challenger, which follows its own alias.
+
+    Args:
+        names: the models this server is expected to serve.
+        alias: the registry alias whose version is served (``champion``).
+        shadow_alias: in shadow mode, the alias whose version is also loaded and scored in
+            shadow (``challenger``); ``None`` when shadow mode is off.
+
+    """
+
+    def __init__(self, names: list[str], alias: str, shadow_alias: str | None = None) -> None:
+        super().__init__(names, alias)
+        self.shadow_alias = shadow_alias
+        self._challengers: dict[str, ServedModel] = {}
+        self.shadow_failures: dict[str, str] = {}
+
+    def _loaded(self, registry: ModelRegistry, name: str) -> None:
+        self._follow_challenger(registry, name)
+
+    def _reload_held(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
+        """The champion follows its alias, then the challenger its own, whatever happened."""
+        try:
+            outcome = self._reload_served(registry, name)
+        finally:
+            self._follow_challenger(registry, name)
+        return replace(outcome, challenger=self.challenger_version(name))
+
+    def _served_at(self, registry: ModelRegistry, name: str, version: str) -> ServedModel:
         """``version`` as champion: the loaded challenger when it is that version (a promotion)."""
         challenger = self._challengers.get(name)
         if challenger is not None and challenger.version == version:
             return replace(challenger, alias=self.alias)
-        return self._load_version(registry, name, version, self.alias)
+        return self._timed_load(registry, name, version)
 
     def _follow_challenger(self, registry: ModelRegistry, name: str) -> None:
         """Load, swap or drop the challenger of ``name`` as its alias says; never raises.
@@ -226,7 +323,9 @@ class ModelHolder:
         if current is not None and current.version == version:
             return
         try:
-            self._challengers[name] = self._load_version(registry, name, version, self.shadow_alias)
+            self._challengers[name] = replace(
+                self._timed_load(registry, name, version), alias=self.shadow_alias
+            )
         except Exception as exc:  # shadow scoring stops; the champion is unaffected
             self._challengers.pop(name, None)
             self.shadow_failures[name] = f"{self.shadow_alias} version {version} failed to load: {exc}"
@@ -235,14 +334,14 @@ class ModelHolder:
         self.shadow_failures.pop(name, None)
         logger.info("model %s: version %s (%s) scored in shadow", name, version, self.shadow_alias)
 
-    def _load_version(self, registry: ModelRegistry, name: str, version: str, alias: str) -> ServedModel:
-        started = time.perf_counter()
+    def _load_version(self, registry: ModelRegistry, name: str, version: str) -> ServedModel:
+        """The version loaded, compiled when its scores match, with its input validator."""
         loaded = registry.load(name, version)
         predictor = fastest_scorer(loaded.model, loaded.spec)
-        served = ServedModel(
+        return ServedModel(
             name=name,
             version=version,
-            alias=alias,
+            alias=self.alias,
             run_id=loaded.run_id,
             spec=loaded.spec,
             schema=loaded.spec.input_schema(),
@@ -252,28 +351,6 @@ class ModelHolder:
             if isinstance(predictor, CompiledPredictor)
             else None,
         )
-        MODEL_LOAD_SECONDS.labels(name, version).set(time.perf_counter() - started)
-        return served
-
-    def put(self, model: ServedModel) -> None:
-        """Serve ``model`` in place of any version of the same name."""
-        self._models[model.name] = model
-        self.failures.pop(model.name, None)
-        self.reload_failures.pop(model.name, None)
-
-    def get(self, name: str) -> ServedModel:
-        """The served version of ``name``.
-
-        Raises:
-            ModelNotFound: this server does not serve ``name``.
-            ModelNotReady: it should, but the model could not be loaded.
-
-        """
-        if name in self._models:
-            return self._models[name]
-        if name in self.failures:
-            raise ModelNotReady(f"model {name!r} is not loaded: {self.failures[name]}")
-        raise ModelNotFound(f"this server does not serve a model named {name!r}")
 
     def challenger(self, name: str) -> ServedModel | None:
         """The version of ``name`` scored in shadow, if any."""
@@ -286,14 +363,4 @@ class ModelHolder:
 
     def versions(self, name: str) -> set[str]:
         """The versions of ``name`` held now: the champion's and the challenger's."""
-        held = (self._models.get(name), self._challengers.get(name))
-        return {model.version for model in held if model is not None}
-
-    def served(self) -> list[ServedModel]:
-        """The loaded models, by name."""
-        return [self._models[name] for name in sorted(self._models)]
-
-    @property
-    def ready(self) -> bool:
-        """Whether every configured model is loaded."""
-        return all(name in self._models for name in self.names)
+        return super().versions(name) | ({c.version} if (c := self._challengers.get(name)) else set())

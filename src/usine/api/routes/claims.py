@@ -123,7 +123,7 @@ async def claim_files_extraction(
             name = display_name(upload.filename, index)
             try:
                 content = await upload.read()
-                stored = await run_in_threadpool(service.extract_file, contract, name, content)
+                stored = await run_in_threadpool(service.extract_file, contract, name, content, extractor)
             except Exception as exc:  # every failure is reported for this file, the others go on
                 problems.append(FileProblemOut(index=index, file=name, **error_members(refusal(exc))))
                 continue

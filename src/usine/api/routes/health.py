@@ -54,7 +54,7 @@ async def readiness(
     return ReadinessOut(
         status="ready",
         models=models,
-        reload_failures=dict(holder.reload_failures) or None,
+        reload_failures={**holder.reload_failures, **claims.models.reload_failures} or None,
         shadow_failures=dict(holder.shadow_failures) or None,
         unavailable=unavailable,
         warnings=warnings,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from usine.api.auth import scoped
 from usine.api.deps import ModelHolderDep, PredictionServiceDep, RegistryDep
 from usine.domain.access import Scope
 from usine.domain.schemas import ModelOut, ReloadOut
-from usine.services.model_reload import reload_model
+from usine.services.claims import ClaimsService
+from usine.services.model_reload import holder_of, reload_model
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -47,6 +48,7 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
     },
 )
 async def reload(
+    request: Request,
     name: Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")],
     holder: ModelHolderDep,
     registry: RegistryDep,
@@ -58,9 +60,10 @@ async def reload(
 
     The new version is loaded beside the served one and swapped in; requests in flight
     finish on the version they started with. A version that fails to load is reported
-    (503) and the previous one keeps serving.
+    (503) and the previous one keeps serving. ``claims`` reloads the claim extractor.
     """
-    outcome = await reload_model(holder, registry, service.batcher, name)
+    claims: ClaimsService = request.app.state.claims
+    outcome = await reload_model(holder_of([holder, claims.models], name), registry, service.batcher, name)
     return ReloadOut(
         name=outcome.name,
         previous=outcome.previous,
