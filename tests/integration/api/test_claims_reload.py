@@ -62,7 +62,13 @@ def test_a_promoted_claims_version_extracts_after_reload_and_a_started_extractio
     registry.set_alias("claims", "champion", second)
     reloaded = client.post("/1.0.0/models/claims/reload")
     assert reloaded.status_code == 200, reloaded.text
-    assert reloaded.json() == {"name": "claims", "previous": first, "version": second, "changed": True}
+    assert reloaded.json() == {
+        "name": "claims",
+        "previous": first,
+        "version": second,
+        "changed": True,
+        "challenger": None,
+    }
 
     after = client.post(UPLOAD, files=[("files", ("facture.pdf", invoice.content))]).json()
     assert after["extractor_version"] == second
