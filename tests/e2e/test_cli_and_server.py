@@ -224,6 +224,11 @@ def test_staging_refuses_to_start_with_no_model_to_serve(home: Path, tmp_path: P
     )
 
 
+# On busy shared cores a worker loading its model may answer the supervisor late: it must not be
+# replaced for that (which would count as the event under test), so the supervisor waits longer.
+PATIENT_SUPERVISOR = {"USINE_WORKER_HEALTHCHECK_S": "300"}
+
+
 def workers(pid: int) -> set[int]:
     """Worker processes of a uvicorn supervisor (its multiprocessing children, not the tracker)."""
     found = set()
@@ -240,7 +245,9 @@ def workers(pid: int) -> set[int]:
 def test_a_worker_that_dies_is_replaced_and_service_goes_on(
     home: Path, tmp_path: Path, credit_record: dict[str, Any]
 ) -> None:
-    with serving(home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2") as server:
+    with serving(
+        home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2", extra_env=PATIENT_SUPERVISOR
+    ) as server:
         pid = server.process.pid
         wait_until(lambda: len(workers(pid)) >= 2, "two workers")
         wait_until(lambda: server.output().count(STARTED) >= 2, "both workers started")
@@ -306,7 +313,9 @@ def test_metrics_add_up_every_worker(home: Path, tmp_path: Path, credit_record: 
     folder.mkdir(exist_ok=True)
     stale = folder / "counter_99999.db"
     stale.write_bytes(b"left by an earlier server")
-    with serving(home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2") as server:
+    with serving(
+        home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2", extra_env=PATIENT_SUPERVISOR
+    ) as server:
         base = server.base
         assert not stale.exists()
         wait_until(lambda: len(workers(server.process.pid)) >= 2, "two workers")

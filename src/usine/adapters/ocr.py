@@ -84,6 +84,8 @@ def _rules(ink: np.ndarray, axis: int) -> np.ndarray:
     length = (
         max(RULE_LENGTH, ink.shape[axis] // 12) if axis == 1 else max(RULE_LENGTH // 2, ink.shape[axis] // 60)
     )
+    if ink.shape[axis] < length:  # an image too small to hold a rule (a thumbnail, a 1-pixel file)
+        return np.zeros_like(ink, dtype=bool)
     counts = np.cumsum(ink, axis=axis, dtype=np.int32)
     padded = np.concatenate([np.zeros_like(counts.take([0], axis=axis)), counts], axis=axis)
     window = padded.take(range(length, padded.shape[axis]), axis=axis) - padded.take(

@@ -9,15 +9,46 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from usine.domain.claims import Extracted, FileExtraction
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=256)]
-Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=6)]
+MAX_AMOUNT = Decimal("1e12")
+
+
+def _to_micro_units(value: Decimal) -> Decimal:
+    """An amount kept to six decimal places (finer digits are rounded half to even)."""
+    return value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
+
+
+# An amount, a quantity or a rate: a JSON number or a decimal string, at most 12 digits before
+# the point; the schema says so, so that every schema-valid value is accepted.
+Amount = Annotated[
+    Decimal,
+    Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT),
+    AfterValidator(_to_micro_units),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": -float(MAX_AMOUNT), "maximum": float(MAX_AMOUNT)},
+                {"type": "string", "pattern": r"^[+-]?\d{1,12}(\.\d+)?$"},
+            ],
+            "description": "At most 12 digits before the decimal point; kept to 6 after it.",
+        }
+    ),
+]
 EXTRACTION_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 

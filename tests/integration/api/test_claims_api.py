@@ -146,6 +146,8 @@ def test_a_save_naming_an_unknown_extraction_saves_nothing(
         ({"extraction_ids": ["not-an-id"]}, "extraction_ids.0"),
         ({"extraction_ids": ["00000000-0000-4000-8000-000000000000"], "invoice": {"total_incl_tax": "douze"}},
          "invoice.total_incl_tax"),
+        ({"extraction_ids": ["00000000-0000-4000-8000-000000000000"], "invoice": {"vat_rate": "9" * 13}},
+         "invoice.vat_rate"),
         ({"extraction_ids": ["00000000-0000-4000-8000-000000000000"], "invoice": {"currency": "euro"}},
          "invoice.currency"),
         ({"extraction_ids": ["00000000-0000-4000-8000-000000000000"], "invoice": {"colour": "red"}},

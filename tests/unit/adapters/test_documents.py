@@ -2,10 +2,12 @@
 any page is opened, and the review page's renderer opens only the page it shows."""
 
 import dataclasses
+import io
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
+from PIL import Image
 
 from claim_support import generated_invoice, invoice_pdf, page_tree_bomb, with_javascript
 from usine.adapters.documents import ReadLimits, read_document, render_pdf_page
@@ -47,3 +49,13 @@ def test_one_page_is_rendered_at_the_asked_size_and_a_missing_page_is_unreadable
     assert max(image.size) == 400
     with pytest.raises(UnreadableDocument, match="2 page"):
         render_pdf_page(invoice_pdf(pages=2), 3, max_side=400)
+
+
+@pytest.mark.parametrize(("mode", "size"), [("L", (1, 1)), ("RGB", (3, 2)), ("1", (40, 1))])
+def test_an_image_too_small_to_hold_text_is_read_as_a_page_without_words(
+    mode: str, size: tuple[int, int]
+) -> None:
+    buffer = io.BytesIO()
+    Image.new(mode, size, 255).save(buffer, "PNG")
+    (page,) = read_document(buffer.getvalue(), LIMITS).pages
+    assert (page.source, page.words) == (TextSource.OCR, ())
