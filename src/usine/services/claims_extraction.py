@@ -10,7 +10,7 @@ requests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -129,3 +129,7 @@ class ClaimsModelHolder(VersionHolder[ClaimExtractor]):
     def _load_version(self, registry: ModelRegistry, name: str, version: str) -> ClaimExtractor:
         """The extractor backed by ``version``."""
         return load_claim_version(registry, version, self.limits)
+
+    def _as_held(self, loaded: ClaimExtractor) -> ClaimExtractor:
+        """The loaded extractor with this server's reading limits."""
+        return replace(loaded, limits=self.limits)

@@ -7,8 +7,9 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -26,6 +27,11 @@ from usine.domain.model_spec import ModelSpec, Predictor, ProbabilityModel
 from usine.services.metrics import MODEL_LOAD_SECONDS, MODEL_RELOADS
 
 logger = logging.getLogger(__name__)
+
+# Loaded versions kept in memory by a process after it stops serving them, most recent last.
+RECENT_VERSIONS_KEPT = 4
+_RECENT: OrderedDict[tuple[str, str, str, str], Any] = OrderedDict()
+_RECENT_LOCK = threading.Lock()
 
 # Lists longer than this are validated on a worker thread, not on the event loop.
 VALIDATE_INLINE_RECORDS = 32
@@ -217,9 +223,28 @@ class VersionHolder(ABC, Generic[M]):
         return self._timed_load(registry, name, self._aliased_version(registry, name))
 
     def _timed_load(self, registry: ModelRegistry, name: str, version: str) -> M:
-        started = time.perf_counter()
-        loaded = self._load_version(registry, name, version)
-        MODEL_LOAD_SECONDS.labels(name, version).set(time.perf_counter() - started)
+        """``version`` of ``name`` as this holder serves it, loaded once per process.
+
+        A registered version never changes, so a version this process loaded recently (the
+        previous champion, on a rollback) is served again without loading or compiling it.
+        """
+        key = (type(self).__name__, registry.tracking_uri, name, version)
+        with _RECENT_LOCK:
+            loaded = _RECENT.get(key)
+            if loaded is not None:
+                _RECENT.move_to_end(key)
+        if loaded is None:
+            started = time.perf_counter()
+            loaded = self._load_version(registry, name, version)
+            MODEL_LOAD_SECONDS.labels(name, version).set(time.perf_counter() - started)
+            with _RECENT_LOCK:
+                _RECENT[key] = loaded
+                while len(_RECENT) > RECENT_VERSIONS_KEPT:
+                    _RECENT.popitem(last=False)
+        return self._as_held(loaded)
+
+    def _as_held(self, loaded: M) -> M:
+        """A loaded version with this holder's own settings (none here)."""
         return loaded
 
     @abstractmethod
@@ -282,6 +307,10 @@ class ModelHolder(VersionHolder[ServedModel]):
 
     def _loaded(self, registry: ModelRegistry, name: str) -> None:
         self._follow_challenger(registry, name)
+
+    def _as_held(self, loaded: ServedModel) -> ServedModel:
+        """The loaded version under this holder's serving alias."""
+        return replace(loaded, alias=self.alias)
 
     def _reload_held(self, registry: ModelRegistry, name: str) -> ReloadOutcome:
         """The champion follows its alias, then the challenger its own, whatever happened."""

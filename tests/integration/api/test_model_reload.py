@@ -90,3 +90,18 @@ def test_the_server_follows_the_alias_by_itself(settings: Settings, credit_recor
         wait_until(
             lambda: client.post(PREDICT, json=credit_record).json()["version"] == "2", "new version served"
         )
+
+
+def test_a_rollback_serves_the_previous_version_again_without_loading_it(
+    client: TestClient, settings: Settings, credit_record: dict[str, Any]
+) -> None:
+    holder = client.app.state.holder  # type: ignore[attr-defined]
+    first = holder.get("credit")
+    registry = open_registry(settings)
+    registry.set_alias("credit", "champion", register_copy_of_version_1(registry))
+    assert client.post("/1.0.0/models/credit/reload").json()["version"] == "2"
+    registry.set_alias("credit", "champion", "1")
+    assert client.post("/1.0.0/models/credit/reload").json()["version"] == "1"
+    # the very compiled model loaded at start, not a new load of version 1's files
+    assert holder.get("credit").predictor is first.predictor
+    assert client.post(PREDICT, json=credit_record).json()["version"] == "1"
