@@ -26,8 +26,8 @@ class OwnRun:
     inputs: pd.DataFrame
 
 
-def log_own_model(settings: Settings, *, signature: bool = True, reference: bool = True) -> OwnRun:
-    """Fit a small LogisticRegression and log it as a data scientist would, in their own experiment."""
+def fit_own_model() -> tuple[Pipeline, pd.DataFrame]:
+    """A small LogisticRegression fitted on generated churn data, and its training inputs."""
     frame = sample_frame(300)
     inputs, target = frame[["tenure_months", "monthly_charges", "contract"]], frame["churned"]
     model = Pipeline(
@@ -42,6 +42,24 @@ def log_own_model(settings: Settings, *, signature: bool = True, reference: bool
             ("classify", LogisticRegression(max_iter=500)),
         ]
     ).fit(inputs, target)
+    return model, inputs
+
+
+def save_own_model(folder: Path) -> tuple[Pipeline, pd.DataFrame]:
+    """Fit the model and save it in ``folder`` with its signature, as a notebook without a run would."""
+    model, inputs = fit_own_model()
+    mlflow.sklearn.save_model(
+        model,
+        str(folder),
+        signature=infer_signature(inputs, model.predict_proba(inputs)),
+        pip_requirements=["scikit-learn"],
+    )
+    return model, inputs
+
+
+def log_own_model(settings: Settings, *, signature: bool = True, reference: bool = True) -> OwnRun:
+    """Fit a small LogisticRegression and log it as a data scientist would, in their own experiment."""
+    model, inputs = fit_own_model()
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     experiment = mlflow.get_experiment_by_name("my-notebook")
     experiment_id = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -245,6 +246,17 @@ class ModelRegistry:
         """Create a training run that later calls (trials, :meth:`log_training`) fill in."""
         created = self.client.create_run(self._experiment_id(), run_name=run_name)
         return str(created.info.run_id)
+
+    def log_folder_run(self, folder: Path, artifact_path: str, run_name: str) -> str:
+        """A new, finished run of usine's experiment holding ``folder`` at ``artifact_path``."""
+        run_id = self.start_run(run_name)
+        try:
+            self.client.log_artifacts(run_id, str(folder), artifact_path)
+        except Exception:
+            self.client.set_terminated(run_id, "FAILED")
+            raise
+        self.client.set_terminated(run_id)
+        return run_id
 
     def log_trial(
         self, parent_run_id: str, run_name: str, params: dict[str, Any], metrics: dict[str, float]

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from usine.services.model_import import register_run_model
+from usine.services.model_import import register_run_model, register_saved_model
 from usine.services.models import list_models, model_card, open_registry
 from usine.services.models import package as package_version
 from usine.services.models import promote as promote_version
@@ -47,8 +47,12 @@ def list_command(name: Annotated[str | None, typer.Argument(help="Only this mode
 
 @app.command("register")
 def register(
-    run: Annotated[str, typer.Option("--run", help="The MLflow run that logged the model.")],
     name: Annotated[str, typer.Option("--name", help="Registered model name, e.g. churn.")],
+    run: Annotated[str | None, typer.Option("--run", help="The MLflow run that logged the model.")] = None,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(help="Or a folder where the model was saved (mlflow.sklearn.save_model)."),
+    ] = None,
     artifact_path: Annotated[str, typer.Option(help="Where the run logged the model.")] = "model",
     reference: Annotated[
         Path | None,
@@ -61,16 +65,24 @@ def register(
         str, typer.Option(help="The label column's name (feedback is read against it).")
     ] = "target",
 ) -> None:
-    """Register a scikit-learn or pyfunc model logged in your own MLflow run, as challenger."""
-    brought = register_run_model(
-        open_registry(load_settings()),
-        run,
-        name,
-        artifact_path=artifact_path,
-        reference=reference,
-        positive_class=positive_class,
-        target=target,
-    )
+    """Register as challenger a scikit-learn or pyfunc model logged in an MLflow run or saved in a folder."""
+    if (run is None) == (model_dir is None):
+        raise typer.BadParameter("name the model with exactly one of --run RUN_ID and --model-dir FOLDER")
+    registry = open_registry(load_settings())
+    if model_dir is not None:
+        brought = register_saved_model(
+            registry, model_dir, name, reference=reference, positive_class=positive_class, target=target
+        )
+    else:
+        brought = register_run_model(
+            registry,
+            str(run),
+            name,
+            artifact_path=artifact_path,
+            reference=reference,
+            positive_class=positive_class,
+            target=target,
+        )
     console.print(
         f"{brought.name}: version {brought.version} registered from run {brought.run_id[:8]} as 'challenger' "
         f"({len(brought.features)} inputs, scores P({brought.positive_class}))"

@@ -143,6 +143,36 @@ def register_run_model(
     )
 
 
+def register_saved_model(
+    registry: ModelRegistry,
+    folder: Path,
+    name: str,
+    *,
+    reference: Path | None = None,
+    positive_class: str | None = None,
+    target: str = "target",
+) -> BroughtModel:
+    """Register the MLflow model saved in ``folder`` (``mlflow.sklearn.save_model`` and the like).
+
+    The folder is logged as the model of a new run of usine's experiment, so that the version
+    has a run like any other, then registered as :func:`register_run_model` does.
+
+    Raises:
+        ModelNotFound: ``folder`` holds no MLflow model (no ``MLmodel`` file).
+        ModelNotRegistrable: see :func:`register_run_model`.
+
+    """
+    if not (folder / "MLmodel").is_file():
+        raise ModelNotFound(
+            f"{folder} is not a saved MLflow model (no MLmodel file): save it with "
+            "mlflow.sklearn.save_model(model, path, signature=...) or log it in a run and use --run"
+        )
+    run_id = registry.log_folder_run(folder, "model", run_name=f"register {name} from {folder.name}")
+    return register_run_model(
+        registry, run_id, name, reference=reference, positive_class=positive_class, target=target
+    )
+
+
 def _features(found: RunModel) -> list[FeatureSpec]:
     where = f"the model at {found.artifact_path!r} of run {found.run_id}"
     if SKLEARN_FLAVOR not in found.flavors and PYFUNC_FLAVOR not in found.flavors:

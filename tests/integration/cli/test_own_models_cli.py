@@ -77,3 +77,11 @@ def test_register_refuses_a_model_without_signature_and_an_unknown_run(
     assert code == 1
     assert "no MLflow run" in output
     assert open_registry(settings).list_versions() == []
+    code, output = run_usine(monkeypatch, capsys, "models", "register", "--name", "churn")
+    assert code == 2
+    assert "exactly one of --run RUN_ID and --model-dir FOLDER" in output
+    code, output = run_usine(
+        monkeypatch, capsys, "models", "register", "--name", "churn", "--model-dir", "nope"
+    )
+    assert code == 1
+    assert "no MLmodel file" in output

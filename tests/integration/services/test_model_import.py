@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from own_models import OwnRun, log_own_model
+from own_models import OwnRun, log_own_model, save_own_model
 from usine.api.app import create_app
 from usine.domain.errors import ModelNotFound, ModelNotRegistrable
 from usine.services.batch import BatchJob, FileTable, rejects_for, score_table
-from usine.services.model_import import register_run_model
+from usine.services.model_import import register_run_model, register_saved_model
 from usine.services.models import model_card, open_registry, promote
 from usine.settings import Settings
 
@@ -95,3 +95,23 @@ def test_the_brought_model_scores_a_file_in_batch(brought: tuple[Settings, OwnRu
     left = list(own.model.classes_).index("left")
     expected = own.model.predict_proba(own.inputs.head(20))[:, left]
     assert pd.read_csv(output)["score"].to_numpy() == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_model_saved_in_a_folder_is_registered_through_a_run_of_its_own(tmp_path: Path) -> None:
+    registry = open_registry(Settings(home=tmp_path / "home"))
+    model, inputs = save_own_model(tmp_path / "saved")
+    inputs.to_csv(tmp_path / "train.csv", index=False)
+    brought = register_saved_model(
+        registry, tmp_path / "saved", "churn", reference=tmp_path / "train.csv", positive_class="left"
+    )
+    assert (brought.version, brought.reference_rows) == ("1", 300)
+    assert registry.version_for_alias("churn", "challenger") == "1"
+    loaded = registry.load("churn", "1")
+    assert loaded.run_id == brought.run_id
+    left = list(model.classes_).index("left")
+    assert loaded.model.predict_proba(inputs.head(5))[:, left] == pytest.approx(
+        model.predict_proba(inputs.head(5))[:, left], abs=1e-12
+    )
+    with pytest.raises(ModelNotFound, match="no MLmodel file"):
+        register_saved_model(registry, tmp_path, "churn")
+    assert [version.version for version in registry.list_versions("churn")] == ["1"]
