@@ -23,6 +23,7 @@ from usine.pipelines import claims
 from usine.services.claims_evaluation import evaluate
 from usine.services.claims_extraction import ClaimExtractor
 from usine.services.reproducibility import git_commit
+from usine.services.training import TrainedVersion
 
 Step = Callable[[str], None]
 HELD_OUT_SEED_OFFSET = 1_000_003
@@ -33,15 +34,9 @@ the model learns to trust labels over arithmetic, which a wrong total breaks."""
 
 
 @dataclass(frozen=True)
-class ClaimsTrainingResult:
-    """Outcome of one claims training run."""
+class ClaimsTrainingResult(TrainedVersion):
+    """Outcome of one claims training run, gated on held-out field F1."""
 
-    name: str
-    version: str
-    run_id: str
-    metrics: dict[str, float]
-    promoted: bool
-    alias: str
     min_f1: float
 
 

@@ -14,8 +14,8 @@ Step = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class TrainingResult:
-    """Outcome of one training run."""
+class TrainedVersion:
+    """What every training run ends with: the version it registered, its metrics, its alias."""
 
     name: str
     version: str
@@ -23,6 +23,12 @@ class TrainingResult:
     metrics: dict[str, float]
     promoted: bool
     alias: str
+
+
+@dataclass(frozen=True)
+class TrainingResult(TrainedVersion):
+    """Outcome of one training run of a tabular pipeline, gated on held-out ROC AUC."""
+
     min_auc: float
     champion: ChampionComparison | None = None
     timings: dict[str, float] = field(default_factory=dict)
