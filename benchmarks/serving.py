@@ -6,7 +6,8 @@ it in turn with:
 * ``mlflow models serve --env-manager local`` (POST /invocations, one DataFrame record),
 * BentoML 1.4 with adaptive batching (benchmarks/bentoml_service.py, in its own venv made
   here from benchmarks/requirements-bentoml.txt, because BentoML's pins are not ours),
-* usine with prediction logging off, to SQLite and to PostgreSQL,
+* usine with prediction logging off, to SQLite and to PostgreSQL (access log and reason codes
+  off, as the floor and the peers have none), and logging with three reason codes per prediction,
 * a constant-returning FastAPI endpoint on the same uvicorn stack (the HTTP floor),
 
 each at 1 and 2 workers (one OpenMP thread per worker), and drives each with the same
@@ -170,7 +171,15 @@ def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
-    usine = {**base, "USINE_HOME": str(home), "USINE_RELOAD_INTERVAL_S": "0"}
+    # Like the floor (--no-access-log) and the peers (scores only): no access log, no reason codes;
+    # one row shows what three reason codes per prediction cost.
+    usine = {
+        **base,
+        "USINE_HOME": str(home),
+        "USINE_RELOAD_INTERVAL_S": "0",
+        "USINE_ACCESS_LOG": "false",
+        "USINE_REASON_CODES": "0",
+    }
     mlflow_env = {**base, "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
     bento_env = {
         **base,
@@ -251,16 +260,12 @@ def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None
             RECORD,
         ),
     ]
+    logged = {**usine, "USINE_DATABASE_URL": postgres_url} if postgres_url else found[-1].env
     if postgres_url:
-        found.append(
-            Server(
-                "usine, log to PostgreSQL",
-                usine_cmd,
-                {**usine, "USINE_DATABASE_URL": postgres_url},
-                predict,
-                RECORD,
-            )
-        )
+        found.append(Server("usine, log to PostgreSQL", usine_cmd, logged, predict, RECORD))
+    found.append(
+        Server(REASONS_ROW, usine_cmd, {**logged, "USINE_REASON_CODES": "3"}, predict, RECORD),
+    )
     return found
 
 
@@ -310,6 +315,13 @@ def _serve_on(server: Server, port: int, log: IO[bytes]) -> Iterator[str]:
             process.wait()
 
 
+REASONS_ROW = "usine, logged, 3 reason codes"
+TARGET_ROWS = (
+    "usine, log to PostgreSQL",
+    "usine, log to SQLite",
+    "HTTP floor (constant, uvicorn)",
+    "usine, logging off",
+)
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = {body}
@@ -374,6 +386,23 @@ def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url
     return cells
 
 
+def targets(cells: list[Cell]) -> None:
+    """The issue's targets, per workers and connections: floor share, logging cost, p99."""
+    by_key = {(c.server, c.workers, c.connections): c for c in cells}
+    for workers, connections in sorted({(c.workers, c.connections) for c in cells}):
+        row = {name: by_key.get((name, workers, connections)) for name in TARGET_ROWS}
+        ours = row["usine, log to PostgreSQL"] or row["usine, log to SQLite"]
+        floor, off = row["HTTP floor (constant, uvicorn)"], row["usine, logging off"]
+        if ours is None or floor is None or off is None:
+            continue
+        console.print(
+            f"{workers} worker(s), {connections} connections: {ours.server} serves "
+            f"{ours.requests_per_s / floor.requests_per_s:.2f} of the HTTP floor (target ≥ 0.5), "
+            f"logging costs {1 - ours.requests_per_s / off.requests_per_s:.0%} against logging off "
+            f"(target < 10%), p99 {ours.p99_ms:.1f} ms (target < 15 ms at 16 connections)"
+        )
+
+
 def report(cells: list[Cell]) -> None:
     table = Table(
         title="Single-record scoring of the credit model, wrk on 127.0.0.1 "
@@ -435,6 +464,7 @@ def main() -> None:
         else:
             cells = measure(args, home, model_file, None)
     report(cells)
+    targets(cells)
     if args.json:
         args.json.write_text(json.dumps([c.__dict__ for c in cells], indent=2))
 

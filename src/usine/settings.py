@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         description="With several workers: how long a worker may take to answer the supervisor "
         "before it is replaced (model loading on busy cores can take more than uvicorn's 5 s).",
     )
+    access_log: bool = Field(
+        default=True,
+        description="One log line per HTTP request (client address masked). Off, a busy server saves "
+        "the logging work of every request; /metrics still counts and times them all.",
+    )
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     max_records: Annotated[int, Field(ge=1)] = 1_000
     batch_database_url: str = Field(

@@ -113,7 +113,7 @@ def claims_server(
     """``usine serve`` with the claims model, on SQLite; yields the server and its object store."""
     folder = tmp_path_factory.mktemp("hostile-claims")
     objects = folder / "objects"
-    env = {"USINE_SERVED_MODELS": "[]", "USINE_OBJECT_STORE_URL": str(objects)}
+    env = {"USINE_SERVED_MODELS": "[]", "USINE_OBJECT_STORE_URL": str(objects), "USINE_ACCESS_LOG": "false"}
     with serving(claims_home[0], f"sqlite:///{folder / 'claims.db'}", extra_env=env) as running:
         yield running, objects
 
@@ -161,4 +161,6 @@ def test_hostile_pdfs_javascript_ignored_thousands_of_pages_refused_before_any_p
     assert server.process.poll() is None
     assert growth < RSS_GROWTH_LIMIT_MB, f"RSS grew by {growth:.0f} MB"
     assert [path.read_bytes() for path in objects.rglob("*") if path.is_file()] == [scripted]
-    assert "Traceback" not in server.output()
+    output = server.output()
+    assert "Traceback" not in output
+    assert "POST /1.0.0/entities" not in output  # USINE_ACCESS_LOG=false: no access log lines

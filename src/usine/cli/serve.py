@@ -51,4 +51,5 @@ def run_server(
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         timeout_worker_healthcheck=settings.worker_healthcheck_s,
         log_level="info",
+        access_log=settings.access_log,
     )

@@ -65,6 +65,8 @@ class _Lane:
                 continue
             if self.last_requests > 1:
                 await self._wait_for_more(self.queue[0].arrived + self.batcher.max_wait)
+            else:
+                await asyncio.sleep(0)  # requests already read in this turn of the loop join
             batch = self._take()
             self.last_requests = len(batch)
             await self._score(batch)

@@ -51,13 +51,13 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not in this contract", **PROBLEM}}
 
 
-def get_claims_service(request: Request) -> ClaimsService:
+async def get_claims_service(request: Request) -> ClaimsService:
     """The claims service of this app."""
     service: ClaimsService = request.app.state.claims
     return service
 
 
-def contract_ref(uom_code: Identifier, customer_id: Identifier, contract_id: Identifier) -> ContractRef:
+async def contract_ref(uom_code: Identifier, customer_id: Identifier, contract_id: Identifier) -> ContractRef:
     """The contract named by the path."""
     return ContractRef(uom_code=uom_code, customer_id=customer_id, contract_id=contract_id)
 

@@ -18,7 +18,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health_check")
-def health_check() -> HealthOut:
+async def health_check() -> HealthOut:
     """Liveness: the process answers."""
     return HealthOut(status="ok", version=__version__)
 
