@@ -68,25 +68,36 @@ class RecordEncoder:
     ) -> None:
         self.columns = columns
         self.width = width
-        self._row: Callable[[Record], tuple[Any, ...]] = (
-            operator.itemgetter(*columns) if len(columns) > 1 else lambda record: (record[columns[0]],)
-        )
         self._numeric_sources = np.array([source for source, _ in numeric], dtype=np.intp)
         self._numeric_targets = np.array([target for _, target in numeric], dtype=np.intp)
+        self._numbers = _fields_getter([columns[source] for source, _ in numeric])
+        # Per one-hot feature: its field and the output column of each known category.
+        self._lookups = [
+            (columns[block.source], {str(c): block.offset + i for i, c in enumerate(block.categories)})
+            for block in categorical
+        ]
         self._categorical = categorical
 
     def encode(self, records: list[Record]) -> np.ndarray:
-        """The float64 matrix of ``records``, one row per record."""
-        values = np.array([self._row(record) for record in records], dtype=object)
-        encoded = np.zeros((len(records), self.width), dtype=np.float64)
-        if len(self._numeric_sources):
-            encoded[:, self._numeric_targets] = values[:, self._numeric_sources].astype(np.float64)
-        rows = np.arange(len(records))
-        for block in self._categorical:
-            column = values[:, block.source].astype(str)
-            codes = np.searchsorted(block.categories, column).clip(max=len(block.categories) - 1)
-            known = block.categories[codes] == column  # unknown categories encode as zeros
-            encoded[rows[known], block.offset + codes[known]] = 1.0
+        """The float64 matrix of ``records``, one row per record.
+
+        Numbers are copied in one conversion; each category is one dictionary lookup giving
+        the column to set, which for the few records of a request costs far less than
+        vectorised string comparisons. Unknown categories encode as zeros.
+        """
+        count = len(records)
+        encoded = np.zeros((count, self.width), dtype=np.float64)
+        if len(self._numeric_targets):
+            numbers = np.array([self._numbers(record) for record in records], dtype=np.float64)
+            encoded[:, self._numeric_targets] = numbers.reshape(count, -1)
+        width = self.width
+        hits = [
+            row * width + column
+            for row, record in enumerate(records)
+            for field, columns in self._lookups
+            if (column := columns.get(_as_text(record[field]))) is not None
+        ]
+        encoded.ravel()[hits] = 1.0
         return encoded
 
     def column_sources(self) -> np.ndarray:
@@ -96,6 +107,16 @@ class RecordEncoder:
         for block in self._categorical:
             sources[block.offset : block.offset + len(block.categories)] = block.source
         return sources
+
+
+def _fields_getter(fields: list[str]) -> Callable[[Record], Any]:
+    """Reads ``fields`` of a record: a tuple, or the value itself for a single field."""
+    return operator.itemgetter(*fields) if fields else lambda record: ()
+
+
+def _as_text(value: Any) -> str:
+    """A category as the fitted encoder's categories were written (strings)."""
+    return value if isinstance(value, str) else str(value)
 
 
 def compile_encoder(transformer: Any, columns: list[str]) -> RecordEncoder | None:
@@ -178,7 +199,7 @@ class TreeEnsemble:
                 leaf = nodes["is_leaf"].astype(bool)
                 left = np.where(leaf, own, nodes["left"].astype(np.intp) + offset)
                 right = np.where(leaf, own, nodes["right"].astype(np.intp) + offset)
-                children.append(np.column_stack([left, right]).ravel())
+                children.append(2 * np.column_stack([left, right]).ravel())
                 features.append(nodes["feature_idx"].astype(np.intp))
                 thresholds.append(nodes["num_threshold"].astype(np.float64))
                 values.append(nodes["value"].astype(np.float64))
@@ -186,16 +207,18 @@ class TreeEnsemble:
                 roots.append(offset)
                 tree_depths.append(int(nodes["depth"].max()))
                 offset += len(nodes)
-        self._feature = np.concatenate(features)
-        self._threshold = np.concatenate(thresholds)
-        self._value = np.concatenate(values)
-        self._missing_left = np.concatenate(missing_left)
+        # Nodes are named by twice their index, so that a node's child is
+        # ``_children[node + go_right]``; per-node facts are repeated to be read by that name.
+        self._feature = np.repeat(np.concatenate(features), 2)
+        self._threshold = np.repeat(np.concatenate(thresholds), 2)
+        self._value = np.repeat(np.concatenate(values), 2)
+        self._missing_left = np.repeat(np.concatenate(missing_left), 2)
         self._children = np.concatenate(children)
         # Trees are walked deepest first, so that level by level only a shrinking prefix of
         # them still moves; ``_order`` puts their leaves back in scikit-learn's order.
         depths = np.array(tree_depths)
         walk = np.argsort(-depths, kind="stable")
-        self._roots = np.array(roots, dtype=np.intp)[walk]
+        self._roots = 2 * np.array(roots, dtype=np.intp)[walk]
         self._moving = [int((depths > level).sum()) for level in range(int(depths.max(initial=0)))]
         self._order = np.argsort(walk)
         self._baselines = np.array([float(m._baseline_prediction.ravel()[0]) for m in members])
@@ -212,10 +235,12 @@ class TreeEnsemble:
         for moving in self._moving:
             current = nodes[:moving]
             value = flat[starts + self._feature[current]]
-            go_right = ~(value <= self._threshold[current])
-            if has_missing:
+            if has_missing:  # NaN goes right unless the split sends missing values left
+                go_right = ~(value <= self._threshold[current])
                 go_right &= ~(np.isnan(value) & self._missing_left[current])
-            nodes[:moving] = self._children[2 * current + go_right]
+            else:
+                go_right = value > self._threshold[current]
+            nodes[:moving] = self._children[current + go_right]
         leaves = self._value[nodes[self._order].T].reshape(count, self.members, self.trees_per_member)
         # Baseline first, then the trees in order: the same additions as scikit-learn makes.
         baselines = np.broadcast_to(self._baselines[None, :, None], (count, self.members, 1))
