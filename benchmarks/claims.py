@@ -11,9 +11,12 @@ once from ``requirements-invoice2data.txt``) with one YAML template per held-out
 needs Debian's ``poppler-utils`` (pdftotext) and ImageMagick beside Tesseract.
 
 Both sides are scored by the same code (field-level precision/recall/F1, values normalised the
-same way; invoice2data's IBAN spaces removed). Time is wall time and CPU time per page (CPU
-includes child processes such as tesseract), each file processed one at a time on one core
-(``OMP_THREAD_LIMIT=1`` for Tesseract). On a shared machine CPU time is the steadier figure.
+same way; invoice2data's IBAN spaces removed). Line items are scored for usine only (rows
+``line_items``…, not part of "overall F1"): the invoice2data templates extract no lines.
+
+Time is wall time and CPU time per page (CPU includes child processes such as tesseract), each
+file processed one at a time on one core (``OMP_THREAD_LIMIT=1`` for Tesseract). On a shared
+machine CPU time is the steadier figure.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from rich.table import Table
 
 from usine.claims_corpus import HELD_OUT_LAYOUTS, Document, generate_documents, write_corpus
 from usine.domain.claims_evaluation import EVALUATED_FIELDS, FieldScores
-from usine.services.claims_evaluation import predicted_values
+from usine.domain.claims_item_scores import ITEM_ROWS, ItemScores
+from usine.services.claims_evaluation import predicted_items, predicted_values
 from usine.services.claims_extraction import load_claim_extractor
 from usine.settings import load_settings
 
@@ -73,6 +77,8 @@ class Side:
     """One extractor's scores and time on one set of documents."""
 
     scores: FieldScores = field(default_factory=FieldScores)
+    items: ItemScores | None = None
+    """Line-item scores, for an extractor that reads line items."""
     pages: int = 0
     wall: float = 0.0
     cpu: float = 0.0
@@ -123,7 +129,8 @@ def peer_values(result: dict[str, Any]) -> dict[str, Any]:
 def run_usine(documents: list[Document]) -> Side:
     """Our extractor, in this process, one document at a time."""
     extractor = load_claim_extractor(load_settings())
-    side = Side()
+    items = ItemScores()
+    side = Side(items=items)
     for document in documents:
         wall, cpu = time.perf_counter(), cpu_seconds()
         extraction = extractor.extract(document.content, document.name, document.name)
@@ -131,6 +138,7 @@ def run_usine(documents: list[Document]) -> Side:
         side.cpu += cpu_seconds() - cpu
         side.pages += extraction.pages
         side.scores.add(predicted_values(extraction), document.truth)
+        items.add(predicted_items(extraction), document.items)
     return side
 
 
@@ -159,7 +167,7 @@ def run_invoice2data(documents: list[Document], paths: list[Path], module: str) 
 
 
 def table(results: dict[str, dict[str, Side]]) -> Table:
-    """Field F1 of both extractors on text PDFs and scans."""
+    """Field F1 of both extractors on text PDFs and scans, then usine's line-item F1."""
     out = Table(title="claims extraction on held-out layouts: field F1")
     out.add_column("field")
     columns = [(kind, side) for kind in ("text", "scans") for side in ("usine", "invoice2data")]
@@ -170,6 +178,10 @@ def table(results: dict[str, dict[str, Side]]) -> Table:
     out.add_row("[bold]overall F1[/]", *(f"{results[k][s].scores.overall.f1:.4f}" for k, s in columns))
     out.add_row("precision", *(f"{results[k][s].scores.overall.precision:.4f}" for k, s in columns))
     out.add_row("recall", *(f"{results[k][s].scores.overall.recall:.4f}" for k, s in columns))
+    out.add_section()
+    for name in ITEM_ROWS:
+        cells = (results[kind][side].items for kind, side in columns)
+        out.add_row(name, *(f"{items.rows[name].f1:.3f}" if items else "-" for items in cells))
     return out
 
 

@@ -45,7 +45,8 @@ def test_evaluate_prints_field_scores_and_logs_them(claims_home: tuple[Path, Cla
     completed = usine(claims_home[0], "evaluate", "claims", "--documents", "4", "--scans", "0")
     assert completed.returncode == 0, completed.stderr
     assert "invoice.total_incl_tax" in completed.stdout
-    assert "text PDFs: 4 documents, F1" in completed.stdout
+    assert "text PDFs: 4 documents, field F1" in completed.stdout
+    assert "line_items.description" in completed.stdout  # line items scored in rows of their own
     assert "logged as MLflow run" in completed.stdout
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from usine.claims_corpus.layouts import FORCED_FONTS, LAYOUTS, render_pdf
+from usine.claims_corpus.layouts import FORCED_FONTS, ITEM_FACTS, ITEM_FACTS_PRINTED, LAYOUTS, render_pdf
 from usine.claims_corpus.scan import as_jpeg, as_scanned_pdf, degrade
 from usine.claims_corpus.truth import draw_claim
 from usine.claims_corpus.wording import draw_wording
@@ -38,6 +38,8 @@ class Document:
     scanned: bool
     truth: dict[str, str | None]
     checks: dict[str, bool]
+    items: tuple[dict[str, str | None], ...]
+    """The billed lines (description, quantity, unit_price, amount; ``None`` where not printed)."""
 
     @property
     def suffix(self) -> str:
@@ -51,6 +53,7 @@ class Document:
             "kind": self.kind,
             "scanned": self.scanned,
             "fields": self.truth,
+            "line_items": list(self.items),
             "checks": self.checks,
         }
 
@@ -89,6 +92,7 @@ def generate_documents(
             scanned=scanned,
             truth=claim.truth(),
             checks={"totals_add_up": not claim.wrong_total, "iban_valid": not claim.wrong_iban},
+            items=claim.item_truth(ITEM_FACTS_PRINTED.get(layout, ITEM_FACTS)),
         )
 
 

@@ -361,6 +361,10 @@ LAYOUTS: dict[str, Callable[[Page, Claim], None]] = {
     "ticket": ticket,
 }
 FORCED_FONTS = {"ticket": "Courier"}
+ITEM_FACTS = ("description", "quantity", "unit_price", "amount")
+"""What a layout prints of each billed line, unless :data:`ITEM_FACTS_PRINTED` says less."""
+ITEM_FACTS_PRINTED = {"ticket": ("description", "quantity", "amount")}
+"""Layouts printing only part of each line: the ticket writes ``2 x Description ... amount``."""
 
 
 def render_pdf(claim: Claim, layout: str, wording: Wording, rng: random.Random) -> bytes:

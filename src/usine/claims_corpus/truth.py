@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -205,6 +206,21 @@ class Claim:
     wrong_total: bool = False
     wrong_iban: bool = False
     extras: dict[str, str] = field(default_factory=dict)
+
+    def item_truth(self, printed: Collection[str]) -> tuple[dict[str, str | None], ...]:
+        """The billed lines as the evaluation compares them; a fact not in ``printed`` is ``None``."""
+        return tuple(
+            {
+                name: value if name in printed else None
+                for name, value in (
+                    ("description", item.description),
+                    ("quantity", str(item.quantity)),
+                    ("unit_price", str(item.unit_price)),
+                    ("amount", str(item.amount)),
+                )
+            }
+            for item in self.items
+        )
 
     def truth(self) -> dict[str, str | None]:
         """The ground truth, one string per field, as the evaluation compares it."""

@@ -15,7 +15,8 @@ from rich.table import Table
 from usine.adapters.db.engine import make_engine
 from usine.cli.progress import stages
 from usine.domain.claims_acceptance import ClaimsAcceptanceReport
-from usine.domain.claims_evaluation import FieldScores
+from usine.domain.claims_evaluation import EVALUATED_FIELDS, Counts
+from usine.domain.claims_item_scores import ITEM_ROWS
 from usine.domain.errors import UsineError
 from usine.services.claims import open_claims
 from usine.services.claims_evaluation import Evaluation, evaluate_champion
@@ -125,32 +126,38 @@ def evaluate_claims(
         if evaluation.pages:
             console.print(
                 f"{label}: {evaluation.scores.documents} documents, "
-                f"F1 {evaluation.scores.overall.f1:.4f}, {evaluation.seconds_per_page * 1000:.0f} ms per page"
+                f"field F1 {evaluation.scores.overall.f1:.4f}, line-item F1 {evaluation.items.items.f1:.4f}, "
+                f"{evaluation.seconds_per_page * 1000:.0f} ms per page"
             )
     console.print(f"model claims version {report.version}; logged as MLflow run {report.run_id[:8]}")
 
 
+def _cells(evaluation: Evaluation, counts: Counts) -> list[str]:
+    if not evaluation.scores.documents:
+        return ["-"] * 3
+    return [f"{counts.precision:.3f}", f"{counts.recall:.3f}", f"{counts.f1:.3f}"]
+
+
 def scores_table(text: Evaluation, scans: Evaluation) -> Table:
-    """Precision, recall and F1 per field, text PDFs and scans side by side."""
+    """Precision, recall and F1 per field, then of line items, text PDFs and scans side by side.
+
+    "overall" sums the header fields only; line items have their own rows below it.
+    """
     table = Table(title="claims extraction on held-out layouts")
     table.add_column("field")
     for label in ("text", "scans"):
         for metric in ("P", "R", "F1"):
             table.add_column(f"{label} {metric}", justify="right")
-    sets: tuple[FieldScores, FieldScores] = (text.scores, scans.scores)
-    for name in text.scores.fields:
-        cells = []
-        for scores in sets:
-            c = scores.fields[name]
-            cells += (
-                [f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}"] if scores.documents else ["-"] * 3
-            )
-        table.add_row(name, *cells)
-    overall = []
-    for scores in sets:
-        c = scores.overall
-        overall += [f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}"] if scores.documents else ["-"] * 3
-    table.add_row("[bold]overall[/]", *overall)
+    for name in EVALUATED_FIELDS:
+        table.add_row(
+            name, *_cells(text, text.scores.fields[name]), *_cells(scans, scans.scores.fields[name])
+        )
+    table.add_row(
+        "[bold]overall[/] (fields)", *_cells(text, text.scores.overall), *_cells(scans, scans.scores.overall)
+    )
+    table.add_section()
+    for name in ITEM_ROWS:
+        table.add_row(name, *_cells(text, text.items.rows[name]), *_cells(scans, scans.items.rows[name]))
     return table
 
 

@@ -40,19 +40,29 @@ EVALUATED_FIELDS = (
 NUMERIC = ("invoice.total_excl_tax", "invoice.vat_amount", "invoice.vat_rate", "invoice.total_incl_tax")
 
 
+def comparable_number(value: Any) -> str:
+    """An amount, quantity or rate as compared: ``90``, ``90.0`` and ``90.00`` are one value."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return f"{number:.4f}"
+
+
+def comparable_text(value: Any) -> str:
+    """Text as compared: case, accents and runs of spaces aside (``AMIENS`` is ``Amiens``)."""
+    return " ".join(fold(str(value)).split())
+
+
 def comparable(name: str, value: Any) -> str | None:
     """The normalised form two values of field ``name`` are compared in."""
     if value is None:
         return None
     if name in NUMERIC:
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            return str(value)
-        return f"{number:.4f}"
+        return comparable_number(value)
     if isinstance(value, dt.date):
         return value.isoformat()
-    return " ".join(fold(str(value)).split())
+    return comparable_text(value)
 
 
 @dataclass
@@ -68,6 +78,16 @@ class Counts:
         self.tp += other.tp
         self.fp += other.fp
         self.fn += other.fn
+
+    def score(self, got: str | None, want: str | None) -> None:
+        """Count one predicted value against the true one, both normalised (``None``: no value)."""
+        if got is not None and got == want:
+            self.tp += 1
+            return
+        if got is not None:
+            self.fp += 1
+        if want is not None:
+            self.fn += 1
 
     @property
     def precision(self) -> float:
@@ -97,16 +117,7 @@ class FieldScores:
         """Score one document's predicted values against its truth."""
         self.documents += 1
         for name in EVALUATED_FIELDS:
-            want = comparable(name, truth.get(name))
-            got = comparable(name, predicted.get(name))
-            counts = self.fields[name]
-            if got is not None and got == want:
-                counts.tp += 1
-            else:
-                if got is not None:
-                    counts.fp += 1
-                if want is not None:
-                    counts.fn += 1
+            self.fields[name].score(comparable(name, predicted.get(name)), comparable(name, truth.get(name)))
 
     @property
     def overall(self) -> Counts:

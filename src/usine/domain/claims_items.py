@@ -1,7 +1,9 @@
 """The lines of an invoice's table: description, quantity, unit price, amount.
 
-Rows are read between a header row (a description column and a quantity or price column)
-and the first totals row; a row ``2 x Description ... 90,00`` counts without a header.
+Rows are read between a header row (a column headed by a description word, and a quantity or
+price column) and the first totals row; a row ``2 x Description ... 90,00`` counts without a
+header. The description word must open its column's heading: a grid of labels such as
+``N° facture | Date de prestation | Total TTC`` over one row of values is not a table of lines.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from usine.domain.claims_parsing import find_amounts, fold
 from usine.domain.claims_text import Line
 
 ITEM_CONFIDENCE = 0.8
-_HEADER_DESCRIPTION = re.compile(r"designation|description|prestation|\bacte\b|article|libelle")
+_HEADER_DESCRIPTION = re.compile(r"designation|description|prestation|acte\b|article|libelle")
 _HEADER_NUMBERS = re.compile(r"qte|quantite|\bnb\b|prix|tarif|montant|total|\bpu\b|p\.u")
 _TOTALS = re.compile(r"total|montant|net a payer|tva|t\.v\.a|\bht\b")
 _TIMES = re.compile(r"^(\d{1,3})\s*x\s+(\D.*)$", re.IGNORECASE)
@@ -75,7 +77,8 @@ def find_line_items(lines: list[Line]) -> list[LineItem]:
     in_table = False
     for row in _rows(lines):
         text = fold(" ".join(line.text for line in row))
-        if _HEADER_DESCRIPTION.search(text) and _HEADER_NUMBERS.search(text) and not find_amounts(text):
+        described = any(_HEADER_DESCRIPTION.match(fold(line.text)) for line in row)
+        if described and _HEADER_NUMBERS.search(text) and not find_amounts(text):
             in_table = True
             continue
         if _TOTALS.search(text) and find_amounts(text):

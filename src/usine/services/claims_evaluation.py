@@ -1,4 +1,4 @@
-"""Measure a claim extractor on generated documents: field-level scores and time per page."""
+"""Measure a claim extractor on generated documents: field and line-item scores, time per page."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from usine.claims_corpus import HELD_OUT_LAYOUTS, Document, generate_documents
 from usine.domain.claims import FileExtraction
 from usine.domain.claims_assembly import flatten
 from usine.domain.claims_evaluation import FieldScores
+from usine.domain.claims_item_scores import ITEM_ATTRIBUTES, ItemScores
 from usine.services.claims_extraction import MODEL_NAME, load_claim_extractor
 from usine.services.models import open_registry
 from usine.settings import Settings
@@ -20,6 +21,7 @@ class Evaluation:
     """Scores of one set of documents and the time extraction took."""
 
     scores: FieldScores = field(default_factory=FieldScores)
+    items: ItemScores = field(default_factory=ItemScores)
     pages: int = 0
     seconds: float = 0.0
 
@@ -34,12 +36,20 @@ def predicted_values(extraction: FileExtraction) -> dict[str, object]:
     return {name: value.value for name, value in flatten(extraction).items()}
 
 
+def predicted_items(extraction: FileExtraction) -> list[dict[str, object]]:
+    """The extracted line items, each attribute's value by name (``None`` where not found)."""
+    return [
+        {name: getattr(item, name).value for name in ITEM_ATTRIBUTES}
+        for item in extraction.invoice.line_items
+    ]
+
+
 def evaluate(
     extract: Callable[[bytes, str, str], FileExtraction],
     documents: Iterable[Document],
     progress: Callable[[int], None] = lambda _: None,
 ) -> Evaluation:
-    """Extract every document, timing each call, and score the values against the truth."""
+    """Extract every document, timing each call, and score fields and line items against the truth."""
     evaluation = Evaluation()
     for index, document in enumerate(documents, start=1):
         started = time.perf_counter()
@@ -47,6 +57,7 @@ def evaluate(
         evaluation.seconds += time.perf_counter() - started
         evaluation.pages += extraction.pages
         evaluation.scores.add(predicted_values(extraction), document.truth)
+        evaluation.items.add(predicted_items(extraction), document.items)
         progress(index)
     return evaluation
 
@@ -85,7 +96,9 @@ def evaluate_champion(
     step("log to MLflow")
     metrics = {
         **text.scores.metrics("text"),
+        **text.items.metrics("text"),
         **scanned.scores.metrics("scans"),
+        **scanned.items.metrics("scans"),
         "text_ms_per_page": text.seconds_per_page * 1000,
         "scans_s_per_page": scanned.seconds_per_page,
     }

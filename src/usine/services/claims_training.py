@@ -85,6 +85,7 @@ def train_claims(
         evaluation = evaluate(extractor.extract, held_out)
     metrics = {
         **evaluation.scores.metrics("heldout_text"),
+        **evaluation.items.metrics("heldout_text"),
         "heldout_text_ms_per_page": evaluation.seconds_per_page * 1000,
         "train_candidates": float(len(data.labels)),
         "train_positives": float(data.labels.sum()),

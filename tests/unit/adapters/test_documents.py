@@ -51,7 +51,10 @@ def test_one_page_is_rendered_at_the_asked_size_and_a_missing_page_is_unreadable
         render_pdf_page(invoice_pdf(pages=2), 3, max_side=400)
 
 
-@pytest.mark.parametrize(("mode", "size"), [("L", (1, 1)), ("RGB", (3, 2)), ("1", (40, 1))])
+@pytest.mark.parametrize(
+    ("mode", "size"),
+    [("L", (1, 1)), ("RGB", (3, 2)), ("1", (40, 1)), ("L", (100, 100)), ("L", (300, 60))],
+)
 def test_an_image_too_small_to_hold_text_is_read_as_a_page_without_words(
     mode: str, size: tuple[int, int]
 ) -> None:

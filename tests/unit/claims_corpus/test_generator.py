@@ -1,8 +1,10 @@
 """The claims corpus generator: seeded, valid where meant to be, wrong where meant to be."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
+import pypdfium2 as pdfium
 from schwifty import IBAN
 from stdnum.fr import siren, siret, tva
 
@@ -13,6 +15,14 @@ from usine.claims_corpus import (
     generate_documents,
     write_corpus,
 )
+
+
+def pdf_text(content: bytes) -> str:
+    document = pdfium.PdfDocument(content)
+    try:
+        return str(document[0].get_textpage().get_text_range())
+    finally:
+        document.close()
 
 
 def test_the_same_seed_gives_the_same_bytes_and_labels() -> None:
@@ -58,3 +68,18 @@ def test_a_written_corpus_has_a_label_beside_each_file(tmp_path: Path) -> None:
         label = json.loads(file.with_suffix(".json").read_text(encoding="utf-8"))
         assert label["fields"]["invoice.currency"] == "EUR"
         assert label["layout"] in ALL_LAYOUTS
+        (first_item, *_) = label["line_items"]
+        assert set(first_item) == {"description", "quantity", "unit_price", "amount"}
+
+
+def test_line_items_are_labelled_as_printed_and_add_up_to_the_total_excl_tax() -> None:
+    for document in generate_documents(12, 4):
+        assert 1 <= len(document.items) <= 6
+        assert sum(Decimal(item["amount"] or "0") for item in document.items) == Decimal(
+            document.truth["invoice.total_excl_tax"] or "0"
+        )
+        printed = pdf_text(document.content)
+        for item in document.items:
+            assert item["description"] in printed
+        # the ticket writes "2 x Description ... amount": no unit price to find
+        assert all((item["unit_price"] is None) == (document.layout == "ticket") for item in document.items)
