@@ -85,7 +85,12 @@ class PredictionService:
         self.shadow = shadow
 
     async def predict(
-        self, name: str, payload: object, request_id: str | None = None, caller: str = ANONYMOUS
+        self,
+        name: str,
+        payload: object,
+        request_id: str | None = None,
+        caller: str = ANONYMOUS,
+        reason_codes: int | None = None,
     ) -> ScoredBatch:
         """Validate, score and log one record or a list of records.
 
@@ -93,6 +98,7 @@ class PredictionService:
             name: the model to score with.
             payload: the decoded request body: one record or a list of records.
             request_id: the caller's request id; one is made when absent.
+            reason_codes: reason codes for each record; ``None``: the configured number.
             caller: who asked (the API key's name), logged with each prediction.
 
         Returns:
@@ -112,7 +118,9 @@ class PredictionService:
             raise PayloadTooLarge(f"{len(payload)} records sent, at most {self.max_records} accepted")
         records, single = await model.validate(payload)
         scores = await self.batcher.score(model, records)
-        reasons = await self._reasons(model, records)
+        reasons = await self._reasons(
+            model, records, self.reason_codes if reason_codes is None else reason_codes
+        )
         latency_ms = (time.perf_counter() - started) * 1000.0
         now = datetime.now(UTC)
         request = request_id or uuid.uuid4().hex
@@ -148,13 +156,14 @@ class PredictionService:
             reasons=reasons,
         )
 
-    async def _reasons(self, model: ServedModel, records: list[Record]) -> list[list[Reason]]:
-        """Reason codes of each record, or empty lists when the model has no explainer."""
-        if model.explainer is None or self.reason_codes == 0:
+    @staticmethod
+    async def _reasons(model: ServedModel, records: list[Record], count: int) -> list[list[Reason]]:
+        """``count`` reason codes of each record, or empty lists when the model has no explainer."""
+        if model.explainer is None or count == 0:
             return [[] for _ in records]
         if len(records) > VALIDATE_INLINE_RECORDS:
-            return await asyncio.to_thread(model.explainer.reasons, records, self.reason_codes)
-        return model.explainer.reasons(records, self.reason_codes)
+            return await asyncio.to_thread(model.explainer.reasons, records, count)
+        return model.explainer.reasons(records, count)
 
     def get(self, prediction_id: str) -> LoggedPrediction:
         """A logged prediction with its feedback; raises ``PredictionNotFound``.

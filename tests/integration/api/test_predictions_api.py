@@ -87,6 +87,23 @@ def test_one_record_is_scored_logged_and_read_back(
     wait_until(lambda: logged_rows(settings) == (1, 0), "the prediction stored")
 
 
+def test_a_caller_asks_for_more_fewer_or_no_reason_codes_per_request(
+    client: TestClient, credit_record: dict[str, Any]
+) -> None:
+    def reasons(query: str) -> list[list[dict[str, Any]]]:
+        response = client.post(f"/1.0.0/models/credit/predictions{query}", json=[credit_record] * 2)
+        assert response.status_code == 200, response.text
+        return [prediction["reasons"] for prediction in response.json()["predictions"]]
+
+    assert [len(codes) for codes in reasons("?reasons=0")] == [0, 0]
+    five = reasons("?reasons=5")
+    assert [len(codes) for codes in five] == [5, 5]
+    assert [code["feature"] for code in five[0][:3]] == [code["feature"] for code in reasons("")[0]]
+    refused = client.post("/1.0.0/models/credit/predictions?reasons=51", json=credit_record)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
 def test_a_list_is_scored_exactly_as_the_registered_pipeline_scores_it(
     client: TestClient, settings: Settings, credit_records: list[dict[str, Any]]
 ) -> None:

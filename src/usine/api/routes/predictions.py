@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from usine.api.auth import require_scope, scoped
@@ -24,6 +24,15 @@ router = APIRouter(tags=["predictions"])
 
 ModelName = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 PredictionId = Annotated[str, Path(max_length=36, pattern=r"^[0-9a-f-]+$")]
+ReasonCount = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=50,
+        description="Reason codes per prediction (features that pushed the score up most); "
+        "default USINE_REASON_CODES. Each costs the server a few milliseconds per record.",
+    ),
+]
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 RECORDS_BODY: dict[str, Any] = {
     "requestBody": {
@@ -63,9 +72,10 @@ async def create_predictions(
     body: JsonBody,
     service: PredictionServiceDep,
     request_id: RequestId = None,
+    reasons: ReasonCount = None,
 ) -> Response:
     """Score one record or a list of records; every prediction is logged (in the background)."""
-    batch = await service.predict(name, body, request_id, caller.name)
+    batch = await service.predict(name, body, request_id, caller.name, reasons)
     # Serialised directly (the hot path): the document is exactly PredictionsOut.
     content = orjson.dumps(
         {
