@@ -105,6 +105,10 @@ class Counts:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
+    def named(self, name: str) -> dict[str, float]:
+        """``<name>_f1``, ``<name>_precision`` and ``<name>_recall``, for MLflow."""
+        return {f"{name}_f1": self.f1, f"{name}_precision": self.precision, f"{name}_recall": self.recall}
+
 
 @dataclass
 class FieldScores:
@@ -129,13 +133,7 @@ class FieldScores:
 
     def metrics(self, prefix: str) -> dict[str, float]:
         """Flat metrics for MLflow: ``<prefix>_f1``, ``<prefix>_<field>_f1``..."""
-        overall = self.overall
-        result = {
-            f"{prefix}_f1": overall.f1,
-            f"{prefix}_precision": overall.precision,
-            f"{prefix}_recall": overall.recall,
-            f"{prefix}_documents": float(self.documents),
-        }
+        result = {**self.overall.named(prefix), f"{prefix}_documents": float(self.documents)}
         for name, counts in self.fields.items():
             result[f"{prefix}_{name.replace('.', '_')}_f1"] = counts.f1
         return result

@@ -103,12 +103,7 @@ class ItemScores:
 
     def metrics(self, prefix: str) -> dict[str, float]:
         """Flat metrics for MLflow: ``<prefix>_line_items_f1``, ``<prefix>_line_items_amount_f1``..."""
-        items = self.items
-        result = {
-            f"{prefix}_line_items_f1": items.f1,
-            f"{prefix}_line_items_precision": items.precision,
-            f"{prefix}_line_items_recall": items.recall,
-        }
+        result = self.items.named(f"{prefix}_line_items")
         for name in ITEM_ATTRIBUTES:
             result[f"{prefix}_line_items_{name}_f1"] = self.rows[f"line_items.{name}"].f1
         return result
