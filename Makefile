@@ -18,8 +18,11 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(BIN)/uv
-	$(BIN)/uv sync --frozen --quiet
+# Bytecode is compiled at install, as pip does: otherwise every command (each `usine batch` a
+# scheduler starts) compiles its imports again when PYTHONDONTWRITEBYTECODE is set: seconds.
+$(VENV)/.synced: pyproject.toml uv.lock Makefile | $(BIN)/uv
+	$(BIN)/uv sync --frozen --quiet --compile-bytecode
+	$(BIN)/python -m compileall -q src
 	touch $@
 
 system-deps:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from usine.domain.errors import SchemaMismatch
 from usine.domain.features import FeatureKind, FeatureSpec
@@ -72,10 +74,9 @@ def _check_column(feature: FeatureSpec, column: pd.Series) -> tuple[pd.Series, l
     """Type one column for the model and list its broken values as (mask, reason) pairs."""
     missing = column.isna().to_numpy()
     if feature.kind is FeatureKind.CATEGORY:
-        text = column.astype("string")
-        known = text.isin(feature.categories).to_numpy() if feature.categories else np.ones(len(text), bool)
+        text, known = _categories(column, feature.categories)
         unknown = ~known & ~missing
-        return text.astype(object), [(missing, "missing"), (unknown, "unknown category")]
+        return text, [(missing, "missing"), (unknown, "unknown category")]
     numbers = pd.to_numeric(column, errors="coerce").astype("float64")
     values = numbers.to_numpy()
     not_numeric = np.isnan(values) & ~missing
@@ -97,6 +98,27 @@ def _check_column(feature: FeatureSpec, column: pd.Series) -> tuple[pd.Series, l
     return numbers, broken
 
 
+def _categories(column: pd.Series, categories: tuple[str, ...]) -> tuple[pd.Series, np.ndarray]:
+    """A category column as Python strings (object dtype), and where it holds a known category.
+
+    An Arrow string column (Parquet input) is dictionary-encoded first: each distinct value
+    becomes one Python string, shared by the rows that hold it, and is looked up once.
+    """
+    if isinstance(column.dtype, pd.ArrowDtype) and _is_text(column.dtype.pyarrow_dtype):
+        values = pa.array(column.array)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        encoded = pc.dictionary_encode(values)
+        distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+        rows = encoded.indices.fill_null(len(distinct) - 1).to_numpy()
+        allowed = set(categories) if categories else set(distinct[:-1])
+        known = np.fromiter((value in allowed for value in distinct), bool, len(distinct))
+        return pd.Series(distinct[rows], index=column.index, dtype=object), known[rows]
+    text = column.astype("string")
+    known = text.isin(categories).to_numpy() if categories else np.ones(len(text), bool)
+    return text.astype(object), known
+
+
 def _describe(problems: list[tuple[str, np.ndarray, str]], rejected_rows: np.ndarray) -> list[str]:
     """One reason text per rejected row, naming every broken field of that row."""
     position = {row: index for index, row in enumerate(rejected_rows.tolist())}
@@ -105,3 +127,7 @@ def _describe(problems: list[tuple[str, np.ndarray, str]], rejected_rows: np.nda
         for row in np.flatnonzero(mask).tolist():
             texts[position[row]].append(f"{name}: {reason}")
     return ["; ".join(parts) for parts in texts]
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from usine.domain.errors import SchemaMismatch
@@ -73,3 +74,21 @@ def test_arrow_typed_columns_with_nulls_are_checked_like_numpy_ones() -> None:
     check = check_frame(FEATURES, frame)
     assert check.accepted.tolist() == [True, False]
     assert check.reasons == ["age: missing"]
+
+
+@pytest.mark.parametrize("text", [pa.string(), pa.large_string()])
+def test_arrow_text_categories_as_parquet_gives_them_are_checked_and_passed_as_strings(
+    text: pa.DataType,
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "age": [30, 31, 32, 33],
+            "amount": [1.0, 2.0, 3.0, 4.0],
+            "housing": pd.array(["own", None, "castle", "own"], dtype=pd.ArrowDtype(text)),
+        }
+    )
+    check = check_frame(FEATURES, frame)
+    assert check.accepted.tolist() == [True, False, False, True]
+    assert check.reasons == ["housing: missing", "housing: unknown category"]
+    assert check.inputs["housing"].tolist() == ["own", "own"]
+    assert check.inputs["housing"].dtype == object
