@@ -115,7 +115,17 @@ def image() -> Iterator[Image]:
         run([str(UV), "export", *export_flags(), "--output-file", str(requirements)], cwd=ROOT)
         venv = root / "venv"
         run([str(UV), "venv", "--quiet", "--python", python, str(venv)])
-        install = [str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
+        # Offline, from uv's cache (make install filled it): nothing is downloaded, and no cache
+        # entry is revalidated and rewritten while another test installs from it offline.
+        install = [
+            str(UV),
+            "pip",
+            "install",
+            "--quiet",
+            "--offline",
+            "--python",
+            str(venv / "bin" / "python"),
+        ]
         # pip compiles bytecode when the image installs; the unprivileged user could not later.
         run(
             [
