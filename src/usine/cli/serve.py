@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from usine.adapters.db.engine import make_engine
+from usine.adapters.db.migrate import upgrade
 from usine.services.metrics import prepare_multiprocess_folder
 from usine.services.preflight import check_can_serve
 from usine.settings import Settings, load_settings
@@ -29,6 +31,15 @@ def serve(
     run_server(settings, host=host, port=port, workers=workers)
 
 
+def migrate(settings: Settings) -> None:
+    """Bring the configured database's schema to the latest revision."""
+    engine = make_engine(settings.database_url, settings.database_timeout_s)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
 def run_server(
     settings: Settings, host: str | None = None, port: int | None = None, workers: int | None = None
 ) -> None:
@@ -36,12 +47,15 @@ def run_server(
 
     With several workers, uvicorn's supervisor replaces a worker that dies or stops answering
     for ``USINE_WORKER_HEALTHCHECK_S``, and the workers share their metrics through a folder under
-    ``USINE_HOME`` (emptied here, at start). On SIGTERM the server stops accepting connections
+    ``USINE_HOME`` (emptied here, at start); the schema is migrated here, once, before they
+    start (``USINE_AUTO_MIGRATE``). On SIGTERM the server stops accepting connections
     and lets in-flight requests finish (``GRACEFUL_SHUTDOWN_S`` at most).
     """
     workers = workers or settings.workers
     if workers > 1:
         os.environ.update(prepare_multiprocess_folder(settings.metrics_dir))
+        if settings.auto_migrate:  # once, here: workers migrating a new database at once collide
+            migrate(settings)
     uvicorn.run(
         "usine.api.app:create_app_from_env",
         factory=True,

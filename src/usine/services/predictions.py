@@ -98,8 +98,8 @@ class PredictionService:
             name: the model to score with.
             payload: the decoded request body: one record or a list of records.
             request_id: the caller's request id; one is made when absent.
-            reason_codes: reason codes for each record; ``None``: the configured number.
             caller: who asked (the API key's name), logged with each prediction.
+            reason_codes: reason codes for each record; ``None``: the configured number.
 
         Returns:
             One prediction per record, in order, with the version that scored them; they

@@ -30,7 +30,7 @@ ReasonCount = Annotated[
         ge=0,
         le=50,
         description="Reason codes per prediction (features that pushed the score up most); "
-        "default USINE_REASON_CODES. Each costs the server a few milliseconds per record.",
+        "default USINE_REASON_CODES. They cost the server about a millisecond per record.",
     ),
 ]
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
