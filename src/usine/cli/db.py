@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from usine.adapters.db.engine import make_engine
-from usine.adapters.db.migrate import current_revision, upgrade
+from usine.adapters.db.migrate import upgrade_database
 from usine.settings import load_settings
 
 app = typer.Typer(help="The prediction log database.", no_args_is_help=True)
@@ -18,9 +17,5 @@ console = Console()
 @app.command("upgrade")
 def upgrade_command(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Migrate the database schema to the latest revision (or REVISION)."""
-    engine = make_engine(load_settings().database_url)
-    try:
-        upgrade(engine, revision)
-        console.print(f"database at revision {current_revision(engine)}")
-    finally:
-        engine.dispose()
+    reached = upgrade_database(load_settings().database_url, revision=revision)
+    console.print(f"database at revision {reached}")

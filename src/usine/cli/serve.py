@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from usine.adapters.db.engine import make_engine
-from usine.adapters.db.migrate import upgrade
+from usine.adapters.db.migrate import upgrade_database
 from usine.services.metrics import prepare_multiprocess_folder
 from usine.services.preflight import check_can_serve
 from usine.settings import Settings, load_settings
@@ -31,15 +30,6 @@ def serve(
     run_server(settings, host=host, port=port, workers=workers)
 
 
-def migrate(settings: Settings) -> None:
-    """Bring the configured database's schema to the latest revision."""
-    engine = make_engine(settings.database_url, settings.database_timeout_s)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-
-
 def run_server(
     settings: Settings, host: str | None = None, port: int | None = None, workers: int | None = None
 ) -> None:
@@ -55,7 +45,7 @@ def run_server(
     if workers > 1:
         os.environ.update(prepare_multiprocess_folder(settings.metrics_dir))
         if settings.auto_migrate:  # once, here: workers migrating a new database at once collide
-            migrate(settings)
+            upgrade_database(settings.database_url, settings.database_timeout_s)
     uvicorn.run(
         "usine.api.app:create_app_from_env",
         factory=True,

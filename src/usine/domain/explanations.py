@@ -72,16 +72,15 @@ EXPLAINED_PER_CALL = 32
 
 @dataclass(frozen=True)
 class _PathGroup:
-    """Every leaf whose path holds ``length`` distinct features.
+    """Every leaf whose path holds the same number ``d`` of distinct features.
 
     They are the explainer's leaves ``leaves``, and their path features (leaf by leaf, in path
     order) its entries ``entries``; ``intervals[leaf, i]`` is the interval of path feature
-    ``i``, ``zero_fraction`` its zero fraction. Row ``leaf * 2^length + pattern`` of ``table``
-    holds the leaf's ``length`` Shapley values for the records whose pattern that is (``None``
+    ``i``, ``zero_fraction`` its zero fraction. Row ``leaf * 2^d + pattern`` of ``table``
+    holds the leaf's ``d`` Shapley values for the records whose pattern that is (``None``
     for paths too long to tabulate).
     """
 
-    length: int
     leaves: slice
     entries: slice
     intervals: np.ndarray
@@ -245,7 +244,6 @@ def _group(
         shares = _weighted_sums(one, zero, weights) * value[:, None] * (one - zero)
         table = np.ascontiguousarray(shares.transpose(1, 0, 2)).reshape(-1, length)
     return _PathGroup(
-        length=length,
         leaves=slice(first_leaf, first_leaf + len(leaves)),
         entries=entries,
         intervals=interval[entries].reshape(len(leaves), length),

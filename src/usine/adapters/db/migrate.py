@@ -7,6 +7,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
+from usine.adapters.db.engine import make_engine
+
 SCRIPT_LOCATION = "usine.adapters.db:migrations"
 
 
@@ -27,3 +29,13 @@ def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or ``None`` before the first migration."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade_database(url: str, timeout_s: float = 30.0, revision: str = "head") -> str | None:
+    """Bring the database at ``url`` to ``revision`` with an engine of its own; the revision reached."""
+    engine = make_engine(url, timeout_s)
+    try:
+        upgrade(engine, revision)
+        return current_revision(engine)
+    finally:
+        engine.dispose()
