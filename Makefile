@@ -20,9 +20,15 @@ $(BIN)/uv:
 
 # Bytecode is compiled at install, as pip does: otherwise every command (each `usine batch` a
 # scheduler starts) compiles its imports again when PYTHONDONTWRITEBYTECODE is set: seconds.
+# The image installs the exported requirements with pip from the package index; the container
+# and model-wheel tests rehearse that offline, so uv's cache must also hold the index pages of
+# those pins (uv sync reads the lock's URLs and never fetches them): a dry run fetches them once.
 $(VENV)/.synced: pyproject.toml uv.lock Makefile | $(BIN)/uv
 	$(BIN)/uv sync --frozen --quiet --compile-bytecode
 	$(BIN)/python -m compileall -q src
+	$(BIN)/uv export --frozen --no-dev --no-emit-project --quiet --output-file $(VENV)/image-requirements.txt
+	$(BIN)/uv pip install --dry-run --quiet --target $(VENV)/image-dry-run --python $(BIN)/python \
+		--require-hashes --no-deps --requirement $(VENV)/image-requirements.txt
 	touch $@
 
 system-deps:

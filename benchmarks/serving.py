@@ -11,12 +11,13 @@ it in turn with:
 * a constant-returning FastAPI endpoint on the same uvicorn stack (the HTTP floor),
 
 each at 1 and 2 workers (one OpenMP thread per worker), and drives each with the same
-external load generator, ``wrk`` (Debian: ``apt-get install -y wrk``), on 127.0.0.1 at 1, 16
+external load generator, ``wrk`` (``bash scripts/system-deps.sh bench`` installs it), on 127.0.0.1 at 1, 16
 and 64 connections with single-record requests, after a warm-up. The peers log nothing;
 usine logs every prediction unless the row says "logging off".
 
     .venv/bin/python benchmarks/serving.py                 # 10 s per cell, about 9 minutes
     .venv/bin/python benchmarks/serving.py --duration 3    # a quick look
+    .venv/bin/python benchmarks/serving.py --workers 1 --connections 16 --servers floor usine
 """
 
 from __future__ import annotations
@@ -212,7 +213,7 @@ def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None
             {"dataframe_records": [RECORD]},
         ),
         Server(
-            "BentoML (adaptive batching)",
+            BENTO_ROW,
             [
                 str(BENTO_VENV / "bin" / "bentoml"),
                 "serve",
@@ -322,6 +323,7 @@ TARGET_ROWS = (
     "HTTP floor (constant, uvicorn)",
     "usine, logging off",
 )
+BENTO_ROW = "BentoML (adaptive batching)"
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = {body}
@@ -368,7 +370,12 @@ def to_ms(value: str) -> float:
 
 def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url: str | None) -> list[Cell]:
     cells: list[Cell] = []
-    plan = [(w, s) for w in args.workers for s in servers(home, model_file, w, postgres_url)]
+    plan = [
+        (w, s)
+        for w in args.workers
+        for s in servers(home, model_file, w, postgres_url)
+        if wanted(args, s.name)
+    ]
     with Progress(console=console) as progress:
         task = progress.add_task("measuring", total=len(plan) * len(args.connections))
         for workers, server in plan:
@@ -384,6 +391,11 @@ def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url
                 console.print(f"[red]{failure}[/red]")
                 progress.advance(task, len(args.connections))
     return cells
+
+
+def wanted(args: argparse.Namespace, server: str) -> bool:
+    """Whether ``--servers`` keeps the row named ``server`` (every row without it)."""
+    return not args.servers or any(part.lower() in server.lower() for part in args.servers)
 
 
 def targets(cells: list[Cell]) -> None:
@@ -449,11 +461,15 @@ def main() -> None:
         default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
         help="server on which a throwaway database is made; '' to skip PostgreSQL",
     )
+    parser.add_argument(
+        "--servers", nargs="+", default=[], help="only the rows whose name holds one of these words"
+    )
     parser.add_argument("--json", type=Path, help="also write the measurements to this file")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install -y wrk")
-    ensure_bentoml()
+        raise SystemExit("wrk is needed: bash scripts/system-deps.sh bench (apt-get install -y wrk)")
+    if wanted(args, BENTO_ROW):
+        ensure_bentoml()
     with tempfile.TemporaryDirectory(prefix="usine-bench-") as folder:
         home = Path(folder)
         console.print("registering the credit model once")

@@ -2,7 +2,8 @@
 # Debian packages usine needs beside its Python dependencies, installed only when missing:
 #   tesseract-ocr, tesseract-ocr-fra  OCR of scanned claim files (pytesseract calls the binary)
 #   chromium, chromium-driver         the headless browser the UI and report tests drive
-# Usage: system-deps.sh [ocr] [browser]   (make install asks for ocr, make test for both)
+#   wrk                               the HTTP load generator of benchmarks/serving.py
+# Usage: system-deps.sh [ocr] [browser] [bench]   (make install asks for ocr, make test for both)
 # Needs root (or sudo) and apt; elsewhere it says what to install and stops with an error.
 set -euo pipefail
 
@@ -17,7 +18,10 @@ for part in "$@"; do
       command -v chromium >/dev/null 2>&1 || missing+=(chromium)
       command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
       ;;
-    *) echo "unknown part: $part (ocr, browser)" >&2; exit 2 ;;
+    bench)
+      command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+      ;;
+    *) echo "unknown part: $part (ocr, browser, bench)" >&2; exit 2 ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

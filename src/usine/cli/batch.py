@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
@@ -20,20 +20,10 @@ from rich.table import Table
 from rich.text import Text
 
 from usine.domain.errors import BatchSourceError, TooManyRejections
-from usine.services.batch import (
-    BatchJob,
-    BatchReport,
-    FileTable,
-    Sink,
-    Source,
-    SqlQuery,
-    SqlTable,
-    rejects_for,
-    score_table,
-)
-from usine.services.models import open_registry
-from usine.services.notifications import channels_for, notified
 from usine.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from usine.services.batch import BatchJob, BatchReport, Sink, Source
 
 console = Console()
 
@@ -99,6 +89,9 @@ def batch(
     ] = 0.05,
 ) -> None:
     """Score a table with a registered model: every row is scored or rejected with its reasons."""
+    from usine.services.batch import BatchJob, FileTable, SqlQuery, SqlTable, rejects_for
+    from usine.services.notifications import channels_for, notified
+
     settings = load_settings()
     database = settings.batch_database_url
     _exactly_one("--input", input_url, "--query", query)
@@ -143,6 +136,9 @@ def batch(
 
 
 def _locally(job: BatchJob, settings: Settings) -> BatchReport:
+    from usine.services.batch import score_table
+    from usine.services.models import open_registry
+
     columns = (
         TextColumn("scoring"),
         BarColumn(),
@@ -172,6 +168,8 @@ def _properties(pairs: list[str]) -> dict[str, str]:
 
 
 def _on_spark(job: BatchJob, settings: Settings, master: str, conf: dict[str, str]) -> BatchReport:
+    from usine.services.models import open_registry
+
     try:
         from usine.services.batch_spark import score_table_spark
     except ImportError as exc:

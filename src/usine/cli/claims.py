@@ -6,24 +6,22 @@ import hashlib
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from usine.adapters.db.engine import make_engine
 from usine.cli.progress import stages
-from usine.domain.claims_acceptance import ClaimsAcceptanceReport
 from usine.domain.claims_evaluation import EVALUATED_FIELDS, Counts
 from usine.domain.claims_item_scores import ITEM_ROWS
 from usine.domain.errors import UsineError
-from usine.services.claims import open_claims
-from usine.services.claims_evaluation import Evaluation, evaluate_champion
-from usine.services.claims_extraction import limits_from, load_claim_extractor
-from usine.services.claims_training import ClaimsTrainingResult, train_claims
-from usine.services.models import open_registry
 from usine.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from usine.domain.claims_acceptance import ClaimsAcceptanceReport
+    from usine.services.claims_evaluation import Evaluation
+    from usine.services.claims_training import ClaimsTrainingResult
 
 app = typer.Typer(help="Claim-file extraction.", no_args_is_help=True)
 evaluate_app = typer.Typer(help="Measure a registered model.", no_args_is_help=True)
@@ -42,6 +40,8 @@ def extract(
     The output is a JSON list (one object per file). A file that cannot be read is reported
     on stderr with its reason, the others are still extracted; the exit code is 1 if any failed.
     """
+    from usine.services.claims_extraction import load_claim_extractor
+
     extractor = load_claim_extractor(load_settings())
     results = []
     failed = False
@@ -68,6 +68,9 @@ def acceptance(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Was the extraction used as is? Per field, what the claims handlers kept, corrected or typed."""
+    from usine.adapters.db.engine import make_engine
+    from usine.services.claims import open_claims
+
     settings = load_settings()
     engine = make_engine(settings.database_url)
     try:
@@ -118,6 +121,8 @@ def evaluate_claims(
     seed: Annotated[int, typer.Option(help="Seed of the generated documents.")] = 20261103,
 ) -> None:
     """Field-level precision, recall and F1 of the champion on layouts held out of training."""
+    from usine.services.claims_evaluation import evaluate_champion
+
     settings = load_settings()
     with stages(console) as stage:
         report = evaluate_champion(settings, documents=documents, scans=scans, seed=seed, step=stage)
@@ -163,6 +168,10 @@ def scores_table(text: Evaluation, scans: Evaluation) -> Table:
 
 def run_claims_training(settings: Settings, seed: int | None = None) -> ClaimsTrainingResult:
     """Train the claims model with a progress display and print its held-out metrics."""
+    from usine.services.claims_extraction import limits_from
+    from usine.services.claims_training import train_claims
+    from usine.services.models import open_registry
+
     registry = open_registry(settings)
     with stages(console) as stage:
         result = train_claims(

@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from usine.domain.access import Scope, parse_scopes
-from usine.services.access import create_key, open_key_store, revoke_key
 from usine.settings import load_settings
 
 app = typer.Typer(help="API keys: who may call the server, and what.", no_args_is_help=True)
@@ -25,6 +24,8 @@ def create_command(
     ],
 ) -> None:
     """Create a key and print it once: only its digest is stored."""
+    from usine.services.access import create_key, open_key_store
+
     try:
         key, token = create_key(open_key_store(load_settings()), name, parse_scopes(scope))
     except ValueError as exc:
@@ -37,6 +38,8 @@ def create_command(
 @app.command("list")
 def list_command() -> None:
     """Every key: id, name, prefix, scopes, and whether it was revoked."""
+    from usine.services.access import open_key_store
+
     keys = open_key_store(load_settings()).all()
     if not keys:
         console.print("no API key yet: run [bold]usine keys create --name NAME --scope predict[/]")
@@ -60,5 +63,7 @@ def list_command() -> None:
 @app.command("revoke")
 def revoke_command(key_id: Annotated[str, typer.Argument(help="The key's id (usine keys list).")]) -> None:
     """Revoke a key: every server refuses it within USINE_API_KEY_CACHE_TTL_S seconds."""
+    from usine.services.access import open_key_store, revoke_key
+
     revoke_key(open_key_store(load_settings()), key_id)
     console.print(f"revoked key {key_id}")

@@ -10,11 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from usine.services.model_import import register_run_model, register_saved_model
-from usine.services.models import list_models, model_card, open_registry
-from usine.services.models import package as package_version
-from usine.services.models import promote as promote_version
-from usine.services.models import rollback as rollback_version
 from usine.settings import load_settings
 
 app = typer.Typer(help="Registered models and their versions.", no_args_is_help=True)
@@ -24,6 +19,8 @@ console = Console()
 @app.command("list")
 def list_command(name: Annotated[str | None, typer.Argument(help="Only this model.")] = None) -> None:
     """List registered versions with their aliases and held-out metrics."""
+    from usine.services.models import list_models, open_registry
+
     versions = list_models(open_registry(load_settings()), name)
     if not versions:
         console.print("no registered model yet: run [bold]usine train credit[/]")
@@ -66,6 +63,9 @@ def register(
     ] = "target",
 ) -> None:
     """Register as challenger a scikit-learn or pyfunc model logged in an MLflow run or saved in a folder."""
+    from usine.services.model_import import register_run_model, register_saved_model
+    from usine.services.models import open_registry
+
     if (run is None) == (model_dir is None):
         raise typer.BadParameter("name the model with exactly one of --run RUN_ID and --model-dir FOLDER")
     registry = open_registry(load_settings())
@@ -105,6 +105,8 @@ def card(
     out: Annotated[Path, typer.Option(help="File to write: .html for the page, .md for Markdown.")],
 ) -> None:
     """Write the model card of a version (data, metrics, figures, fairness, intended use, limits)."""
+    from usine.services.models import model_card, open_registry
+
     html = out.suffix.lower() in {".html", ".htm"}
     text = model_card(open_registry(load_settings()), name, version, html)
     out.write_text(text, encoding="utf-8")
@@ -119,6 +121,9 @@ def promote(
     to: Annotated[str, typer.Option(help="The alias to move.")] = "champion",
 ) -> None:
     """Move an alias (champion by default) to a version (the challenger by default)."""
+    from usine.services.models import open_registry
+    from usine.services.models import promote as promote_version
+
     moved = promote_version(open_registry(load_settings()), name, version, to)
     before = f"from version {moved.previous} " if moved.previous else ""
     console.print(f"{moved.name}: alias {moved.alias!r} moved {before}to version {moved.current}")
@@ -129,6 +134,9 @@ def rollback(
     alias: Annotated[str, typer.Option("--alias", help="The alias to move back.")] = "champion",
 ) -> None:
     """Move an alias (champion by default) back to the version it pointed at before."""
+    from usine.services.models import open_registry
+    from usine.services.models import rollback as rollback_version
+
     moved = rollback_version(open_registry(load_settings()), name, alias)
     console.print(
         f"{moved.name}: alias {moved.alias!r} rolled back from version {moved.previous} to {moved.current}"
@@ -141,6 +149,9 @@ def package(
     output: Annotated[Path, typer.Option(help="Folder the wheel is written to.")] = Path("dist"),
 ) -> None:
     """Write a model version as its own wheel, which scores without usine or the registry."""
+    from usine.services.models import open_registry
+    from usine.services.models import package as package_version
+
     settings = load_settings()
     wheel = package_version(open_registry(settings), name, version, settings.serving_alias, output)
     console.print(f"[green]wrote[/] {wheel}", highlight=False)

@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from usine.services.scaffold import create_project
-
 console = Console()
 
 
@@ -20,6 +18,8 @@ def init(
     ] = None,
 ) -> None:
     """Create a model project: pipeline file, sample data, README, test and Makefile."""
+    from usine.services.scaffold import create_project
+
     folder = directory or Path(name)
     written = create_project(name, folder)
     console.print(f"[green]created[/] {folder}: {', '.join(str(path) for path in written)}", highlight=False)

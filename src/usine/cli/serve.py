@@ -6,11 +6,7 @@ import os
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from usine.adapters.db.migrate import upgrade_database
-from usine.services.metrics import prepare_multiprocess_folder
-from usine.services.preflight import check_can_serve
 from usine.settings import Settings, load_settings
 
 GRACEFUL_SHUTDOWN_S = 30
@@ -25,6 +21,8 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the champion models over HTTP until interrupted."""
+    from usine.services.preflight import check_can_serve
+
     settings = load_settings()
     check_can_serve(settings)
     run_server(settings, host=host, port=port, workers=workers)
@@ -41,6 +39,11 @@ def run_server(
     start (``USINE_AUTO_MIGRATE``). On SIGTERM the server stops accepting connections
     and lets in-flight requests finish (``GRACEFUL_SHUTDOWN_S`` at most).
     """
+    import uvicorn
+
+    from usine.adapters.db.migrate import upgrade_database
+    from usine.services.metrics import prepare_multiprocess_folder
+
     workers = workers or settings.workers
     if workers > 1:
         os.environ.update(prepare_multiprocess_folder(settings.metrics_dir))

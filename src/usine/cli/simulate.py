@@ -9,13 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from usine.adapters.db.engine import make_engine
-from usine.adapters.db.migrate import upgrade
-from usine.adapters.db.repository import SqlPredictionLog
 from usine.cli.train import Pipeline
-from usine.domain.shifts import parse_shift
-from usine.services.models import open_registry
-from usine.services.simulation import TrafficPlan, replay_credit_traffic
 from usine.settings import load_settings
 
 app = typer.Typer(help="Simulated traffic, to see monitoring at work.", no_args_is_help=True)
@@ -37,6 +31,13 @@ def traffic(
     seed: Annotated[int, typer.Option(help="Makes the replay repeatable.")] = 0,
 ) -> None:
     """Log realistic applications scored by the champion, with controlled drift and delayed feedback."""
+    from usine.adapters.db.engine import make_engine
+    from usine.adapters.db.migrate import upgrade
+    from usine.adapters.db.repository import SqlPredictionLog
+    from usine.domain.shifts import parse_shift
+    from usine.services.models import open_registry
+    from usine.services.simulation import TrafficPlan, replay_credit_traffic
+
     settings = load_settings()
     registry = open_registry(settings)
     version = registry.version_for_alias(model.value, settings.serving_alias)

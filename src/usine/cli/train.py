@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,13 +13,10 @@ from rich.table import Table
 from usine.cli.claims import run_claims_training
 from usine.cli.progress import stages
 from usine.domain.errors import QualityGateFailed
-from usine.pipelines import credit
-from usine.pipelines.blocks import PipelineError
-from usine.pipelines.tabular import Gate, read_pipeline_file
-from usine.services.models import open_registry
-from usine.services.notifications import channels_for, notified
-from usine.services.training import TrainingResult, run_blocks
 from usine.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from usine.services.training import TrainingResult
 
 console = Console()
 
@@ -46,6 +43,8 @@ def train(
     ] = None,
 ) -> None:
     """Train a model, log the run to MLflow, register it as challenger; the gate decides the champion."""
+    from usine.services.notifications import channels_for, notified
+
     settings = load_settings()
     if pipeline == Pipeline.CLAIMS:
         train_claims_pipeline(settings, seed)
@@ -66,6 +65,8 @@ def train(
 
 def train_claims_pipeline(settings: Settings, seed: int | None) -> None:
     """Train the claims model; refuse promotion below ``USINE_CLAIMS_MIN_F1`` (exit 3)."""
+    from usine.services.notifications import channels_for, notified
+
     with notified(channels_for(settings), "train claims") as facts:
         result = run_claims_training(settings, seed=seed)
         f1 = result.metrics["heldout_text_f1"]
@@ -105,6 +106,12 @@ def run_training(
         PipelineError: an unknown pipeline, or a pipeline file that declares another one.
 
     """
+    from usine.pipelines import credit
+    from usine.pipelines.blocks import PipelineError
+    from usine.pipelines.tabular import Gate, read_pipeline_file
+    from usine.services.models import open_registry
+    from usine.services.training import run_blocks
+
     registry = open_registry(settings)
     gate = Gate(settings.min_auc, settings.serving_alias, settings.gate_beat_champion)
     blocks = credit.credit_pipeline(

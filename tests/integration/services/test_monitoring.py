@@ -12,7 +12,7 @@ from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.db.tables import ShadowPredictionRow
-from usine.cli.monitor import print_report
+from usine.cli.monitor_tables import print_report
 from usine.domain.drift import Severity
 from usine.domain.errors import EmptyWindow, FeatureMissingFromLog, InvalidWindow
 from usine.domain.predictions import Feedback, PredictionRecord, Rejection, ShadowScore
