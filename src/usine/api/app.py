@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -128,6 +129,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             logger.info(
                 "scoring %s version %s in shadow (%s)", model.name, challenger.version, challenger.alias
             )
+    _freeze_startup_objects()
     follower = (
         asyncio.create_task(
             follow_alias([holder, app.state.claims.models], registry, batcher, settings.reload_interval_s)
@@ -148,6 +150,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine.dispose()
         forget_this_process(settings.prometheus_multiproc_dir)
         limits.restore_original_limits()
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what start-up loaded (libraries, models) out of every later garbage collection.
+
+    A full collection walks every tracked object: with scikit-learn, MLflow and the models
+    loaded, that is millions of them, and the event loop stood still for tens of milliseconds
+    each time, on a request-rate-driven schedule (p99 latency). Objects made later are
+    collected as usual; a model swapped out by a reload stays in memory (the process keeps
+    few versions).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _writer_policy(settings: Settings) -> WriterPolicy:

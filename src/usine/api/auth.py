@@ -50,22 +50,55 @@ def require_scope(*allowed: Scope | str) -> Callable[..., Awaitable[Caller]]:
         key: Annotated[str | None, Security(API_KEY_HEADER)] = None,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
     ) -> Caller:
-        token = key or (bearer.credentials if bearer is not None else None)
-        settings: Settings = request.app.state.settings
-        if token is None:
-            if settings.requires_api_keys:
-                raise Unauthenticated("this operation needs an API key: send it as X-API-Key")
-            request.state.caller = ANONYMOUS_CALLER
-            return ANONYMOUS_CALLER
-        authenticator: Authenticator = request.app.state.authenticator
-        hit, found = authenticator.cached(token)
-        if not hit:
-            found = await run_in_threadpool(authenticator.lookup, token)
-        if found is not None and found.active:  # named in the rejection log even when under-scoped
-            request.state.caller = Caller(name=found.name, key_id=found.id, scopes=found.scopes)
-        return authorise(found, scopes)
+        return await authenticate(
+            request, key or (bearer.credentials if bearer is not None else None), scopes
+        )
 
     return authenticated
+
+
+def presented_key(request: Request) -> str | None:
+    """The API key a request carries: ``X-API-Key``, else an ``Authorization: Bearer`` token.
+
+    Reads the headers as the ``X-API-Key`` and bearer security schemes do, for a route that
+    declares them in its OpenAPI document instead of as dependencies.
+    """
+    key = request.headers.get(API_KEY_HEADER.model.name)
+    if key:
+        return key
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials if scheme.lower() == "bearer" and credentials else None
+
+
+async def authenticate(request: Request, token: str | None, scopes: tuple[Scope, ...]) -> Caller:
+    """The caller ``token`` names, if it may call an operation open to ``scopes``.
+
+    Without a token the caller is ``anonymous`` where the profile allows it. The caller is
+    kept on ``request.state.caller`` (the prediction log and the rejection log name it).
+
+    Raises:
+        Unauthenticated: no token where one is needed, an unknown or a revoked one.
+        Forbidden: the key holds none of ``scopes``.
+
+    """
+    settings: Settings = request.app.state.settings
+    if token is None:
+        if settings.requires_api_keys:
+            raise Unauthenticated("this operation needs an API key: send it as X-API-Key")
+        request.state.caller = ANONYMOUS_CALLER
+        return ANONYMOUS_CALLER
+    authenticator: Authenticator = request.app.state.authenticator
+    hit, found = authenticator.cached(token)
+    if not hit:
+        found = await run_in_threadpool(authenticator.lookup, token)
+    if found is not None and found.active:  # named in the rejection log even when under-scoped
+        request.state.caller = Caller(name=found.name, key_id=found.id, scopes=found.scopes)
+    return authorise(found, scopes)
+
+
+def security_requirement() -> list[dict[str, list[str]]]:
+    """The OpenAPI ``security`` of a guarded operation: either scheme will do."""
+    return [{API_KEY_HEADER.scheme_name: []}, {BEARER.scheme_name: []}]
 
 
 def scoped(*allowed: Scope | str) -> list[Any]:

@@ -11,7 +11,7 @@ import json
 from typing import Annotated
 
 import orjson
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from usine.adapters.registry import ModelRegistry
 from usine.domain.errors import MalformedRequest, PayloadTooLarge
@@ -82,12 +82,3 @@ PredictionServiceDep = Annotated[PredictionService, Depends(get_prediction_servi
 ModelHolderDep = Annotated[ModelHolder, Depends(get_model_holder)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 JsonBody = Annotated[object, Depends(read_json_body)]
-RequestId = Annotated[
-    str | None,
-    Header(
-        alias="X-Request-ID",
-        max_length=64,
-        pattern=r"^[A-Za-z0-9._:-]+$",
-        description="Echoed back; made when absent.",
-    ),
-]

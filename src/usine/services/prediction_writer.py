@@ -224,7 +224,7 @@ class PredictionWriter:
         records = [record for _, record in batch]
         if not self._database_down:
             try:
-                self.log.add_new(records)
+                self.log.append_fresh(records)
                 LOG_RECORDS.labels("written").inc(len(records))
                 LOG_WRITER_LAG.set(time.monotonic() - batch[0][0])
             except Exception as exc:  # any driver error: the database is unreachable for now

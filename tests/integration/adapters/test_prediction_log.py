@@ -1,7 +1,8 @@
 """The prediction log on a real SQLite file and a real PostgreSQL database."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, func, inspect, select
@@ -100,6 +101,26 @@ def test_a_batch_is_stored_all_or_nothing(log: SqlPredictionLog, engine: Engine)
     with pytest.raises(IntegrityError):
         log.add([record(2), record(1)])
     assert count(engine, PredictionRow) == 1
+
+
+def test_the_writers_fast_path_stores_records_exactly_and_a_stored_id_fails_the_batch(
+    log: SqlPredictionLog, engine: Engine
+) -> None:
+    paris = timezone(timedelta(hours=1))
+    late = replace(record(2), created_at=NOW.astimezone(paris), caller="web-frontend")
+    log.append_fresh([record(1), late])
+    assert log.get(record(1).id).record == record(1)
+    stored = log.get(late.id).record
+    assert stored == late
+    assert stored.created_at.utcoffset() == timedelta(0)
+    if engine.dialect.name == "postgresql":  # COPY: all or nothing
+        with pytest.raises(Exception, match=r"(?i)duplicate key"):
+            log.append_fresh([record(3), record(1)])
+        assert count(engine, PredictionRow) == 2
+        log.add_new([record(3), record(1)])  # the spool's replay stores what is missing, once
+    else:  # the multi-row insert skips stored ids
+        log.append_fresh([record(3), record(1)])
+    assert count(engine, PredictionRow) == 3
 
 
 def test_ping_answers_on_a_reachable_database(log: SqlPredictionLog) -> None:

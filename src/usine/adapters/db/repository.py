@@ -6,12 +6,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, Insert, delete, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from usine.adapters.db.tables import FeedbackRow, PredictionRow, RejectionRow, ShadowPredictionRow
+from usine.adapters.db.tables import (
+    FeedbackRow,
+    PredictionRow,
+    RejectionRow,
+    ShadowPredictionRow,
+    UtcDateTime,
+)
 from usine.domain.errors import PredictionNotFound, StorageUnavailable
 from usine.domain.predictions import (
     Feedback,
@@ -48,6 +55,31 @@ class SqlPredictionLog:
             return
         with self.engine.begin() as connection:
             connection.execute(self._insert_ignoring_existing(PredictionRow, "id"), _rows(records))
+
+    def append_fresh(self, records: list[PredictionRecord]) -> None:
+        """Store new records (ids not stored yet) in one transaction, as fast as the backend allows.
+
+        The background writer's path. On PostgreSQL the rows are sent with ``COPY``, which
+        costs the client about a quarter of the CPU of a multi-row ``INSERT`` (the writer
+        shares its process with the event loop); elsewhere this is :meth:`add_new`. A record
+        stored already makes the whole ``COPY`` fail: the writer then spools the batch, and
+        the spool's replay (:meth:`add_new`) stores each record once.
+        """
+        if not records:
+            return
+        if self.engine.dialect.name != "postgresql":
+            self.add_new(records)
+            return
+        rows = _rows(records)
+        utc = UtcDateTime().process_bind_param
+        statement = f"COPY {PredictionRow.__tablename__} ({', '.join(rows[0])}) FROM STDIN"
+        with self.engine.begin() as connection:
+            driver = connection.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+                for row in rows:
+                    row["inputs"] = orjson.dumps(row["inputs"]).decode()
+                    row["created_at"] = utc(row["created_at"], connection.dialect)
+                    copy.write_row(tuple(row.values()))
 
     def add_shadow(self, scores: list[ShadowScore]) -> None:
         """Store challenger scores (shadow mode) in one transaction; one per prediction is kept."""

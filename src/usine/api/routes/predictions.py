@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from usine.api.auth import require_scope, scoped
-from usine.api.deps import JsonBody, PredictionServiceDep, RequestId
-from usine.domain.access import Caller, Scope
+from usine.api.auth import authenticate, presented_key, scoped, security_requirement
+from usine.api.deps import PredictionServiceDep, read_json_body
+from usine.api.plain_parameters import CountParameter, TextParameter
+from usine.domain.access import Scope
+from usine.domain.errors import FieldError, InvalidInput
 from usine.domain.predictions import LoggedPrediction, SpooledFeedback
 from usine.domain.schemas import (
     FeedbackIn,
@@ -19,22 +21,28 @@ from usine.domain.schemas import (
     LoggedPredictionOut,
     PredictionsOut,
 )
+from usine.services.predictions import PredictionService
 
 router = APIRouter(tags=["predictions"])
 
-ModelName = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 PredictionId = Annotated[str, Path(max_length=36, pattern=r"^[0-9a-f-]+$")]
-ReasonCount = Annotated[
-    int | None,
-    Query(
-        ge=0,
-        le=50,
-        description="Reason codes per prediction (features that pushed the score up most); "
-        "default USINE_REASON_CODES. They cost the server about a millisecond per record.",
-    ),
-]
+MODEL_NAME = TextParameter("name", "path", r"[A-Za-z0-9_-]+", 128)
+REASONS = CountParameter(
+    "reasons",
+    "query",
+    0,
+    50,
+    "Reason codes per prediction (features that pushed the score up most); "
+    "default USINE_REASON_CODES. They cost the server about a millisecond per record.",
+)
+REQUEST_ID = TextParameter(
+    "X-Request-ID", "header", r"[A-Za-z0-9._:-]+", 64, "Echoed back; made when absent."
+)
+PREDICT = (Scope.PREDICT,)
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-RECORDS_BODY: dict[str, Any] = {
+PREDICTIONS_OPERATION: dict[str, Any] = {
+    "parameters": [parameter.openapi() for parameter in (MODEL_NAME, REASONS, REQUEST_ID)],
+    "security": security_requirement(),
     "requestBody": {
         "required": True,
         "description": "One record (a JSON object) or a list of records; GET /1.0.0/models lists the fields.",
@@ -48,14 +56,14 @@ RECORDS_BODY: dict[str, Any] = {
                 }
             }
         },
-    }
+    },
 }
 
 
 @router.post(
     "/models/{name}/predictions",
     response_model=PredictionsOut,
-    openapi_extra=RECORDS_BODY,
+    openapi_extra=PREDICTIONS_OPERATION,
     responses={
         400: {"description": "Body is not JSON", **PROBLEM},
         404: {"description": "No such model", **PROBLEM},
@@ -66,17 +74,23 @@ RECORDS_BODY: dict[str, Any] = {
         },
     },
 )
-async def create_predictions(
-    name: ModelName,
-    caller: Annotated[Caller, Depends(require_scope(Scope.PREDICT))],
-    body: JsonBody,
-    service: PredictionServiceDep,
-    request_id: RequestId = None,
-    reasons: ReasonCount = None,
-) -> Response:
-    """Score one record or a list of records; every prediction is logged (in the background)."""
-    batch = await service.predict(name, body, request_id, caller.name, reasons)
-    # Serialised directly (the hot path): the document is exactly PredictionsOut.
+async def create_predictions(request: Request) -> Response:
+    """Score one record or a list of records; every prediction is logged (in the background).
+
+    The hot path of the API: the key, the parameters and the body are read here rather than
+    declared as dependencies (see :mod:`usine.api.plain_parameters`); the OpenAPI document
+    describes them all the same.
+    """
+    caller = await authenticate(request, presented_key(request), PREDICT)
+    errors: list[FieldError] = []
+    name, reasons = MODEL_NAME.read(request, errors), REASONS.read(request, errors)
+    request_id = REQUEST_ID.read(request, errors)
+    if errors:
+        raise InvalidInput(errors)
+    body = await read_json_body(request)
+    service: PredictionService = request.app.state.predictions
+    batch = await service.predict(str(name), body, request_id, caller.name, reasons)
+    # Serialised directly: the document is exactly PredictionsOut.
     content = orjson.dumps(
         {
             "model": batch.model_name,
