@@ -158,8 +158,8 @@ def _freeze_startup_objects() -> None:
     A full collection walks every tracked object: with scikit-learn, MLflow and the models
     loaded, that is millions of them, and the event loop stood still for tens of milliseconds
     each time, on a request-rate-driven schedule (p99 latency). Objects made later are
-    collected as usual; a model swapped out by a reload stays in memory (the process keeps
-    few versions).
+    collected as usual, and frozen ones are still freed when nothing refers to them (a model
+    a reload replaced, say); only reference cycles among them are never collected.
     """
     gc.collect()
     gc.freeze()

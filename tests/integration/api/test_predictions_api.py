@@ -87,6 +87,24 @@ def test_one_record_is_scored_logged_and_read_back(
     wait_until(lambda: logged_rows(settings) == (1, 0), "the prediction stored")
 
 
+def test_broken_parameters_are_one_problem_naming_each_and_nothing_is_scored(
+    client: TestClient, settings: Settings, credit_record: dict[str, Any]
+) -> None:
+    response = client.post(
+        "/1.0.0/models/cr%C3%A9dit/predictions?reasons=many",
+        json=credit_record,
+        headers={"X-Request-ID": "x" * 65},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert {error["field"] for error in response.json()["errors"]} == {"name", "reasons", "X-Request-ID"}
+    too_many = client.post("/1.0.0/models/credit/predictions?reasons=-1", json=credit_record)
+    assert too_many.json()["errors"] == [
+        {"index": None, "field": "reasons", "message": "Input should be between 0 and 50"}
+    ]
+    assert logged_rows(settings) == (0, 0)
+
+
 def test_a_caller_asks_for_more_fewer_or_no_reason_codes_per_request(
     client: TestClient, credit_record: dict[str, Any]
 ) -> None:
