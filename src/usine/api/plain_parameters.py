@@ -9,6 +9,7 @@ hot route reads its parameters with these definitions instead; each one gives bo
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,81 +20,85 @@ from usine.domain.errors import FieldError
 Location = Literal["path", "query", "header"]
 
 
-@dataclass(frozen=True)
-class TextParameter:
-    """A string parameter matching ``pattern`` (whole) in at most ``max_length`` characters."""
+@dataclass(frozen=True, kw_only=True)
+class _Parameter(ABC):
+    """Where a parameter is read, what it is called there, and how the document describes it."""
 
     name: str
     location: Location
-    pattern: str
-    max_length: int
     description: str = ""
 
+    @abstractmethod
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of a value."""
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI parameter object (path parameters required, the others optional)."""
+        required = self.location == "path"
+        schema = self.schema()
+        parameter: dict[str, Any] = {"name": self.name, "in": self.location, "required": required}
+        parameter["schema"] = schema if required else {"anyOf": [schema, {"type": "null"}]}
+        if self.description:
+            parameter["description"] = self.description
+        return parameter
+
+    def raw(self, request: Request) -> str | None:
+        """The parameter as the request carries it, ``None`` when absent."""
+        if self.location == "path":
+            return str(request.path_params[self.name])
+        if self.location == "query":
+            return request.query_params.get(self.name)
+        return request.headers.get(self.name)
+
+    def error(self, message: str) -> FieldError:
+        """A broken value of this parameter."""
+        return FieldError(index=None, field=self.name, message=message)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextParameter(_Parameter):
+    """A string matching ``pattern`` (whole) in at most ``max_length`` characters."""
+
+    pattern: str
+    max_length: int
+
+    def schema(self) -> dict[str, Any]:
+        """A string of the pattern and length."""
+        return {"type": "string", "maxLength": self.max_length, "pattern": f"^{self.pattern}$"}
+
     def read(self, request: Request, errors: list[FieldError]) -> str | None:
-        """The parameter's value (``None`` when an optional one is absent); a broken one joins ``errors``."""
-        value = _raw(request, self.name, self.location)
+        """The value (``None`` when an optional one is absent); a broken one joins ``errors``."""
+        value = self.raw(request)
         if value is None:
             return None
         if len(value) > self.max_length:
-            errors.append(self._error(f"String should have at most {self.max_length} characters"))
+            errors.append(self.error(f"String should have at most {self.max_length} characters"))
         elif re.fullmatch(self.pattern, value) is None:
-            errors.append(self._error(f"String should match pattern '^{self.pattern}$'"))
+            errors.append(self.error(f"String should match pattern '^{self.pattern}$'"))
         return value
 
-    def openapi(self) -> dict[str, Any]:
-        """The OpenAPI parameter object."""
-        schema = {"type": "string", "maxLength": self.max_length, "pattern": f"^{self.pattern}$"}
-        return _described(self.name, self.location, schema, self.description)
 
-    def _error(self, message: str) -> FieldError:
-        return FieldError(index=None, field=self.name, message=message)
+@dataclass(frozen=True, kw_only=True)
+class CountParameter(_Parameter):
+    """A whole number between ``minimum`` and ``maximum``."""
 
-
-@dataclass(frozen=True)
-class CountParameter:
-    """An optional whole number between ``minimum`` and ``maximum``."""
-
-    name: str
-    location: Location
     minimum: int
     maximum: int
-    description: str = ""
+
+    def schema(self) -> dict[str, Any]:
+        """An integer within the bounds."""
+        return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
 
     def read(self, request: Request, errors: list[FieldError]) -> int | None:
-        """The parameter's value, or ``None`` when absent; a broken one joins ``errors``."""
-        value = _raw(request, self.name, self.location)
+        """The value, or ``None`` when absent; a broken one joins ``errors``."""
+        value = self.raw(request)
         if value is None:
             return None
         if re.fullmatch(r"[+-]?[0-9]+", value) is None:
-            errors.append(self._error("Input should be a valid integer"))
+            errors.append(self.error("Input should be a valid integer"))
             return None
         number = int(value)
         if not self.minimum <= number <= self.maximum:
-            errors.append(self._error(f"Input should be between {self.minimum} and {self.maximum}"))
+            errors.append(self.error(f"Input should be between {self.minimum} and {self.maximum}"))
             return None
         return number
-
-    def openapi(self) -> dict[str, Any]:
-        """The OpenAPI parameter object."""
-        schema = {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
-        return _described(self.name, self.location, schema, self.description)
-
-    def _error(self, message: str) -> FieldError:
-        return FieldError(index=None, field=self.name, message=message)
-
-
-def _raw(request: Request, name: str, location: Location) -> str | None:
-    if location == "path":
-        return str(request.path_params[name])
-    if location == "query":
-        return request.query_params.get(name)
-    return request.headers.get(name)
-
-
-def _described(name: str, location: Location, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    required = location == "path"
-    parameter: dict[str, Any] = {"name": name, "in": location, "required": required}
-    parameter["schema"] = schema if required else {"anyOf": [schema, {"type": "null"}]}
-    if description:
-        parameter["description"] = description
-    return parameter

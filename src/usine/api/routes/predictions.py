@@ -26,17 +26,21 @@ from usine.services.predictions import PredictionService
 router = APIRouter(tags=["predictions"])
 
 PredictionId = Annotated[str, Path(max_length=36, pattern=r"^[0-9a-f-]+$")]
-MODEL_NAME = TextParameter("name", "path", r"[A-Za-z0-9_-]+", 128)
+MODEL_NAME = TextParameter(name="name", location="path", pattern=r"[A-Za-z0-9_-]+", max_length=128)
 REASONS = CountParameter(
-    "reasons",
-    "query",
-    0,
-    50,
-    "Reason codes per prediction (features that pushed the score up most); "
+    name="reasons",
+    location="query",
+    minimum=0,
+    maximum=50,
+    description="Reason codes per prediction (features that pushed the score up most); "
     "default USINE_REASON_CODES. They cost the server about a millisecond per record.",
 )
 REQUEST_ID = TextParameter(
-    "X-Request-ID", "header", r"[A-Za-z0-9._:-]+", 64, "Echoed back; made when absent."
+    name="X-Request-ID",
+    location="header",
+    pattern=r"[A-Za-z0-9._:-]+",
+    max_length=64,
+    description="Echoed back; made when absent.",
 )
 PREDICT = (Scope.PREDICT,)
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
