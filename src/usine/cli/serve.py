@@ -47,7 +47,7 @@ def run_server(
     workers = workers or settings.workers
     if workers > 1:
         os.environ.update(prepare_multiprocess_folder(settings.metrics_dir))
-        if settings.auto_migrate:  # once, here: workers migrating a new database at once collide
+        if settings.auto_migrate:  # once, here, rather than each worker in turn at its start
             upgrade_database(settings.database_url, settings.database_timeout_s)
     uvicorn.run(
         "usine.api.app:create_app_from_env",

@@ -1,5 +1,8 @@
 """The prediction log on a real SQLite file and a real PostgreSQL database."""
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -54,6 +57,31 @@ def test_migrations_create_the_log_and_are_idempotent(engine: Engine) -> None:
     assert current_revision(engine) == "0004"
     tables = set(inspect(engine).get_table_names())
     assert {"predictions", "feedback", "alembic_version"} <= tables
+
+
+RACER = """
+import sys, time
+from usine.adapters.db.migrate import upgrade_database
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+print(upgrade_database(sys.argv[1]))
+"""
+
+
+def test_processes_upgrading_a_new_database_at_once_all_start(database_url: str) -> None:
+    # As pods or servers starting together with USINE_AUTO_MIGRATE: each one migrates.
+    start = str(time.time() + 5)  # every process has imported by then and starts together
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, database_url, start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outcomes = [racer.communicate(timeout=240) for racer in racers]
+    assert [racer.returncode for racer in racers] == [0] * 4, [err[-400:] for _, err in outcomes]
+    assert [out.strip() for out, _ in outcomes] == ["0004"] * 4
 
 
 def test_a_logged_prediction_reads_back_exactly(log: SqlPredictionLog) -> None:
