@@ -18,18 +18,22 @@ usine logs every prediction unless the row says "logging off".
     .venv/bin/python benchmarks/serving.py                 # 10 s per cell, about 9 minutes
     .venv/bin/python benchmarks/serving.py --duration 3    # a quick look
     .venv/bin/python benchmarks/serving.py --workers 1 --connections 16 --servers floor usine
+    .venv/bin/python benchmarks/serving.py --workers 1 --connections 16 --repeat 3 \
+        --servers "logging off" PostgreSQL                     # the logging cost, medians of 3
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -369,7 +373,8 @@ def to_ms(value: str) -> float:
 
 
 def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url: str | None) -> list[Cell]:
-    cells: list[Cell] = []
+    """Every cell of the plan, ``--repeat`` times in turn; each cell is the median of its runs."""
+    runs: list[Cell] = []
     plan = [
         (w, s)
         for w in args.workers
@@ -377,20 +382,39 @@ def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url
         if wanted(args, s.name)
     ]
     with Progress(console=console) as progress:
-        task = progress.add_task("measuring", total=len(plan) * len(args.connections))
-        for workers, server in plan:
+        task = progress.add_task("measuring", total=args.repeat * len(plan) * len(args.connections))
+        for _, (workers, server) in itertools.product(range(args.repeat), plan):
             progress.update(task, description=f"{server.name}, {workers} worker(s)")
             try:
                 with serving(server) as url:
                     load(url, server.body, 16, args.warmup, home)
                     for connections in args.connections:
                         rate, p50, p99, errors = load(url, server.body, connections, args.duration, home)
-                        cells.append(Cell(server.name, workers, connections, rate, p50, p99, errors))
+                        runs.append(Cell(server.name, workers, connections, rate, p50, p99, errors))
                         progress.advance(task)
             except ServerFailed as failure:
                 console.print(f"[red]{failure}[/red]")
                 progress.advance(task, len(args.connections))
-    return cells
+    return medians(runs)
+
+
+def medians(runs: list[Cell]) -> list[Cell]:
+    """One cell per server, workers and connections: the median of each figure, errors summed."""
+    grouped: dict[tuple[str, int, int], list[Cell]] = {}
+    for run in runs:
+        grouped.setdefault((run.server, run.workers, run.connections), []).append(run)
+    return [
+        Cell(
+            server,
+            workers,
+            connections,
+            statistics.median(c.requests_per_s for c in group),
+            statistics.median(c.p50_ms for c in group),
+            statistics.median(c.p99_ms for c in group),
+            sum(c.errors for c in group),
+        )
+        for (server, workers, connections), group in grouped.items()
+    ]
 
 
 def wanted(args: argparse.Namespace, server: str) -> bool:
@@ -460,6 +484,13 @@ def main() -> None:
         "--postgres",
         default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
         help="server on which a throwaway database is made; '' to skip PostgreSQL",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the whole plan this many times in turn and report each cell's median "
+        "(single cells swing by about 10 percent between runs on a shared 2-core machine)",
     )
     parser.add_argument(
         "--servers", nargs="+", default=[], help="only the rows whose name holds one of these words"
