@@ -150,6 +150,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine.dispose()
         forget_this_process(settings.prometheus_multiproc_dir)
         limits.restore_original_limits()
+        gc.unfreeze()  # a process that runs the app again (tests, a notebook) collects it all again
 
 
 def _freeze_startup_objects() -> None:
@@ -159,7 +160,8 @@ def _freeze_startup_objects() -> None:
     loaded, that is millions of them, and the event loop stood still for tens of milliseconds
     each time, on a request-rate-driven schedule (p99 latency). Objects made later are
     collected as usual, and frozen ones are still freed when nothing refers to them (a model
-    a reload replaced, say); only reference cycles among them are never collected.
+    a reload replaced, say); only reference cycles among them are not collected until the app
+    stops (its shutdown unfreezes them).
     """
     gc.collect()
     gc.freeze()

@@ -1,5 +1,6 @@
 """The HTTP contract in process, on SQLite and PostgreSQL, with the trained credit model."""
 
+import gc
 import json
 import math
 from collections.abc import Iterator
@@ -39,6 +40,15 @@ def logged_rows(settings: Settings) -> tuple[int, int]:
         feedback = connection.execute(select(func.count()).select_from(FeedbackRow)).scalar_one()
     engine.dispose()
     return predictions, feedback
+
+
+def test_what_start_up_loaded_is_kept_out_of_collections_while_serving_only(settings: Settings) -> None:
+    # Frozen: full collections no longer walk the libraries and models (they stalled requests).
+    # Unfrozen at shutdown: a process that starts the app again can collect the old one.
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/1.0.0/readiness").status_code == 200
+        assert gc.get_freeze_count() > 100_000
+    assert gc.get_freeze_count() == 0
 
 
 def test_liveness_and_readiness(client: TestClient) -> None:
