@@ -50,24 +50,22 @@ def require_scope(*allowed: Scope | str) -> Callable[..., Awaitable[Caller]]:
         key: Annotated[str | None, Security(API_KEY_HEADER)] = None,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
     ) -> Caller:
-        return await authenticate(
-            request, key or (bearer.credentials if bearer is not None else None), scopes
-        )
+        return await authenticate(request, _token(key, bearer), scopes)
 
     return authenticated
 
 
-def presented_key(request: Request) -> str | None:
+async def presented_key(request: Request) -> str | None:
     """The API key a request carries: ``X-API-Key``, else an ``Authorization: Bearer`` token.
 
-    Reads the headers as the ``X-API-Key`` and bearer security schemes do, for a route that
-    declares them in its OpenAPI document instead of as dependencies.
+    Read by the same security schemes as the dependency's, for a route that declares them in
+    its OpenAPI document instead of as dependencies.
     """
-    key = request.headers.get(API_KEY_HEADER.model.name)
-    if key:
-        return key
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    return credentials if scheme.lower() == "bearer" and credentials else None
+    return _token(await API_KEY_HEADER(request), await BEARER(request))
+
+
+def _token(key: str | None, bearer: HTTPAuthorizationCredentials | None) -> str | None:
+    return key or (bearer.credentials if bearer is not None else None)
 
 
 async def authenticate(request: Request, token: str | None, scopes: tuple[Scope, ...]) -> Caller:

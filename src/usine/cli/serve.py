@@ -35,20 +35,17 @@ def run_server(
 
     With several workers, uvicorn's supervisor replaces a worker that dies or stops answering
     for ``USINE_WORKER_HEALTHCHECK_S``, and the workers share their metrics through a folder under
-    ``USINE_HOME`` (emptied here, at start); the schema is migrated here, once, before they
-    start (``USINE_AUTO_MIGRATE``). On SIGTERM the server stops accepting connections
-    and lets in-flight requests finish (``GRACEFUL_SHUTDOWN_S`` at most).
+    ``USINE_HOME`` (emptied here, at start). With ``USINE_AUTO_MIGRATE`` each worker upgrades
+    the schema as it starts, in turn (the upgrade takes a lock). On SIGTERM the server stops
+    accepting connections and lets in-flight requests finish (``GRACEFUL_SHUTDOWN_S`` at most).
     """
     import uvicorn
 
-    from usine.adapters.db.migrate import upgrade_database
     from usine.services.metrics import prepare_multiprocess_folder
 
     workers = workers or settings.workers
     if workers > 1:
         os.environ.update(prepare_multiprocess_folder(settings.metrics_dir))
-        if settings.auto_migrate:  # once, here, rather than each worker in turn at its start
-            upgrade_database(settings.database_url, settings.database_timeout_s)
     uvicorn.run(
         "usine.api.app:create_app_from_env",
         factory=True,

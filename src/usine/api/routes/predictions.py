@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from usine.api.auth import authenticate, presented_key, scoped, security_requirement
-from usine.api.deps import PredictionServiceDep, read_json_body
+from usine.api.deps import PredictionServiceDep, get_prediction_service, read_json_body
 from usine.api.plain_parameters import CountParameter, TextParameter
 from usine.domain.access import Scope
 from usine.domain.errors import FieldError, InvalidInput
@@ -21,7 +21,6 @@ from usine.domain.schemas import (
     LoggedPredictionOut,
     PredictionsOut,
 )
-from usine.services.predictions import PredictionService
 
 router = APIRouter(tags=["predictions"])
 
@@ -85,14 +84,14 @@ async def create_predictions(request: Request) -> Response:
     declared as dependencies (see :mod:`usine.api.plain_parameters`); the OpenAPI document
     describes them all the same.
     """
-    caller = await authenticate(request, presented_key(request), PREDICT)
+    caller = await authenticate(request, await presented_key(request), PREDICT)
     errors: list[FieldError] = []
     name, reasons = MODEL_NAME.read(request, errors), REASONS.read(request, errors)
     request_id = REQUEST_ID.read(request, errors)
     if errors:
         raise InvalidInput(errors)
     body = await read_json_body(request)
-    service: PredictionService = request.app.state.predictions
+    service = await get_prediction_service(request)
     batch = await service.predict(str(name), body, request_id, caller.name, reasons)
     # Serialised directly: the document is exactly PredictionsOut.
     content = orjson.dumps(
