@@ -34,6 +34,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from usine.domain.features import FeatureKind, Record
 from usine.domain.model_spec import ModelSpec
+from usine.domain.tree_kernel import FEATURE, LEFT, MISSING_LEFT, walk_trees
 
 # An accepted pipeline's scores must equal the native ones this closely on the probe records.
 SELF_CHECK_TOLERANCE = 1e-9
@@ -184,7 +185,7 @@ class TreeEnsemble:
     """
 
     def __init__(self, members: list[Any]) -> None:
-        features, thresholds, values, missing_left, children, roots = [], [], [], [], [], []
+        nodes, thresholds, values, roots = [], [], [], []
         tree_depths: list[int] = []
         offset = 0
         self.trees_per_member = len(members[0]._predictors)
@@ -192,59 +193,55 @@ class TreeEnsemble:
             if member.n_trees_per_iteration_ != 1 or len(member._predictors) != self.trees_per_member:
                 raise ValueError("only binary classifiers with equal tree counts are compiled")
             for (predictor,) in member._predictors:
-                nodes = predictor.nodes
-                if nodes["is_categorical"].any():
+                fitted = predictor.nodes
+                if fitted["is_categorical"].any():
                     raise ValueError("categorical splits are not compiled")
-                own = np.arange(len(nodes)) + offset
-                leaf = nodes["is_leaf"].astype(bool)
-                left = np.where(leaf, own, nodes["left"].astype(np.intp) + offset)
-                right = np.where(leaf, own, nodes["right"].astype(np.intp) + offset)
-                children.append(2 * np.column_stack([left, right]).ravel())
-                features.append(nodes["feature_idx"].astype(np.intp))
-                thresholds.append(nodes["num_threshold"].astype(np.float64))
-                values.append(nodes["value"].astype(np.float64))
-                missing_left.append(nodes["missing_go_to_left"].astype(bool))
+                own = np.arange(len(fitted)) + offset
+                leaf = fitted["is_leaf"].astype(bool)
+                packed = np.empty((len(fitted), 4), dtype=np.uint32)
+                packed[:, FEATURE] = fitted["feature_idx"]
+                packed[:, MISSING_LEFT] = fitted["missing_go_to_left"]
+                packed[:, LEFT] = np.where(leaf, own, fitted["left"].astype(np.intp) + offset)
+                packed[:, LEFT + 1] = np.where(leaf, own, fitted["right"].astype(np.intp) + offset)
+                nodes.append(packed)
+                thresholds.append(fitted["num_threshold"].astype(np.float64))
+                values.append(fitted["value"].astype(np.float64))
                 roots.append(offset)
-                tree_depths.append(int(nodes["depth"].max()))
-                offset += len(nodes)
-        # Nodes are named by twice their index, so that a node's child is
-        # ``_children[node + go_right]``; per-node facts are repeated to be read by that name.
-        self._feature = np.repeat(np.concatenate(features), 2)
-        self._threshold = np.repeat(np.concatenate(thresholds), 2)
-        self._value = np.repeat(np.concatenate(values), 2)
-        self._missing_left = np.repeat(np.concatenate(missing_left), 2)
-        self._children = np.concatenate(children)
+                tree_depths.append(int(fitted["depth"].max()))
+                offset += len(fitted)
+        self._nodes = np.ascontiguousarray(np.concatenate(nodes))
+        self._thresholds = np.concatenate(thresholds)
+        self._values = np.concatenate(values)
         # Trees are walked deepest first, so that level by level only a shrinking prefix of
-        # them still moves; ``_order`` puts their leaves back in scikit-learn's order.
+        # them still moves; ``_leaf_order`` finds each tree's leaf in that walk.
         depths = np.array(tree_depths)
         walk = np.argsort(-depths, kind="stable")
-        self._roots = 2 * np.array(roots, dtype=np.intp)[walk]
-        self._moving = [int((depths > level).sum()) for level in range(int(depths.max(initial=0)))]
-        self._order = np.argsort(walk)
+        self._roots = np.array(roots, dtype=np.uint32)[walk]
+        self._moving = np.array(
+            [(depths > level).sum() for level in range(int(depths.max(initial=0)))], dtype=np.int64
+        )
+        self._leaf_order = np.argsort(walk).astype(np.int64)
         self._baselines = np.array([float(m._baseline_prediction.ravel()[0]) for m in members])
         self.members = len(members)
 
     def raw_predict(self, encoded: np.ndarray) -> np.ndarray:
-        """Sum of leaf values per record and member, shape ``(records, members)``."""
-        count, width = encoded.shape
-        flat = np.ascontiguousarray(encoded).ravel()
-        # One row per tree, so the trees still moving are a contiguous block of rows.
-        nodes = np.repeat(self._roots[:, None], count, axis=1)
-        starts = np.arange(count) * width
-        has_missing = bool(np.isnan(flat).any())
-        for moving in self._moving:
-            current = nodes[:moving]
-            value = flat[starts + self._feature[current]]
-            if has_missing:  # NaN goes right unless the split sends missing values left
-                go_right = ~(value <= self._threshold[current])
-                go_right &= ~(np.isnan(value) & self._missing_left[current])
-            else:
-                go_right = value > self._threshold[current]
-            nodes[:moving] = self._children[current + go_right]
-        leaves = self._value[nodes[self._order].T].reshape(count, self.members, self.trees_per_member)
-        # Baseline first, then the trees in order: the same additions as scikit-learn makes.
-        baselines = np.broadcast_to(self._baselines[None, :, None], (count, self.members, 1))
-        return np.cumsum(np.concatenate([baselines, leaves], axis=2), axis=2)[:, :, -1]
+        """Sum of leaf values per record and member, shape ``(records, members)``.
+
+        Each member's sum is its baseline, then its trees' leaves in order: the additions
+        scikit-learn makes, so the sums are equal to its own.
+        """
+        raw: np.ndarray = walk_trees(
+            np.ascontiguousarray(encoded, dtype=np.float64),
+            self._nodes,
+            self._thresholds,
+            self._values,
+            self._roots,
+            self._moving,
+            self._leaf_order,
+            self._baselines,
+            self.trees_per_member,
+        )
+        return raw
 
 
 class CompiledPredictor:
@@ -291,7 +288,7 @@ def compile_predictor(model: Any, spec: ModelSpec) -> CompiledPredictor | None:
         folds = classifier.calibrated_classifiers_
         trees = TreeEnsemble([fold.estimator for fold in folds])
         calibrators = [fold.calibrators[0] for fold in folds]
-        return CompiledPredictor(encoder, trees, lambda raw: _mean_calibrated(raw, calibrators, positive))
+        return CompiledPredictor(encoder, trees, _MeanCalibrated(calibrators, positive))
     except ValueError:
         return None
 
@@ -327,25 +324,35 @@ def _calibrates_boosting(classifier: Any) -> bool:
     )
 
 
-def _mean_calibrated(raw: np.ndarray, calibrators: list[Any], positive: int) -> np.ndarray:
-    """Average the folds' calibrated probabilities as ``CalibratedClassifierCV`` does."""
-    total = np.zeros(raw.shape[0])
-    for fold, calibrator in enumerate(calibrators):
-        second = _calibrated(calibrator, raw[:, fold])
-        total += second if positive == 1 else 1.0 - second
-    return total / len(calibrators)
+class _MeanCalibrated:
+    """Average the folds' calibrated probabilities as ``CalibratedClassifierCV`` does.
 
-
-def _calibrated(calibrator: Any, margins: np.ndarray) -> np.ndarray:
-    """A fold's calibrated probabilities: sigmoid ones by scikit-learn's own formula, inline.
-
-    ``_SigmoidCalibration.predict`` is ``expit(-(a * T + b))`` behind input checks that cost a
-    single-record call more than the formula; isotonic calibrators are called as they are.
+    Sigmoid calibrators (``_SigmoidCalibration.predict`` is ``expit(-(a * T + b))`` behind input
+    checks that cost a single-record call more than the formula) are applied to every fold in
+    one vectorised step; isotonic ones are called as they are.
     """
-    if isinstance(calibrator, _SigmoidCalibration):
-        result: np.ndarray = expit(-(calibrator.a_ * margins + calibrator.b_))
-        return result
-    return np.asarray(calibrator.predict(margins))
+
+    def __init__(self, calibrators: list[Any], positive: int) -> None:
+        self._calibrators = calibrators
+        self._positive = positive
+        sigmoid = all(isinstance(calibrator, _SigmoidCalibration) for calibrator in calibrators)
+        self._slopes = np.array([c.a_ for c in calibrators]) if sigmoid else None
+        self._intercepts = np.array([c.b_ for c in calibrators]) if sigmoid else None
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        """Positive class probabilities from the raw sums ``(records, folds)``."""
+        if self._slopes is not None:
+            second = expit(-(self._slopes * raw + self._intercepts))
+        else:
+            second = np.column_stack(
+                [
+                    np.asarray(calibrator.predict(raw[:, fold]))
+                    for fold, calibrator in enumerate(self._calibrators)
+                ]
+            )
+        chosen: np.ndarray = second if self._positive == 1 else 1.0 - second
+        # Row sums fold after fold, from zero: the additions scikit-learn makes.
+        return np.asarray(np.add.reduce(chosen, axis=1) / len(self._calibrators))
 
 
 def probe_records(spec: ModelSpec, count: int = 32) -> list[Record]:

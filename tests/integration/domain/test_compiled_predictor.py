@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -104,3 +105,40 @@ def test_a_plain_boosting_pipeline_is_compiled_too(
     np.testing.assert_allclose(
         compiled.predict_scores(every_applicant.to_dict("records")), expected, atol=1e-6
     )
+
+
+def test_missing_numbers_and_isotonic_folds_score_as_the_pipeline(
+    credit: LoadedVersion, every_applicant: pd.DataFrame
+) -> None:
+    """Splits learnt with missing values send them the way scikit-learn does, whichever side."""
+    categorical = [f.name for f in credit.spec.features if f.kind == "category"]
+    numeric = [f.name for f in credit.spec.features if f.kind != "category"]
+    gappy = every_applicant.copy()
+    holes = np.random.default_rng(3).random((len(gappy), 2)) < 0.25
+    for column, missing in zip(["credit_amount", "age_in_years"], holes.T, strict=True):
+        gappy[column] = gappy[column].astype(float).mask(missing)
+    encode = ColumnTransformer(
+        [
+            ("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+            ("numbers", "passthrough", numeric),
+        ]
+    )
+    boosting = HistGradientBoostingClassifier(max_iter=30, random_state=0)
+    calibrated = Pipeline(
+        [("encode", encode), ("classify", CalibratedClassifierCV(boosting, method="isotonic", cv=3))]
+    )
+    frame, _ = load_credit_frame()
+    calibrated.fit(gappy, label_names((frame[TARGET] == "bad").to_numpy()))
+    compiled = compile_predictor(calibrated, credit.spec)
+    assert compiled is not None
+    sends_missing_left = [
+        bool(node["missing_go_to_left"])
+        for fold in calibrated.steps[1][1].calibrated_classifiers_
+        for (tree,) in fold.estimator._predictors
+        for node in tree.nodes
+        if not node["is_leaf"]
+    ]
+    assert any(sends_missing_left)
+    assert not all(sends_missing_left)
+    expected = calibrated.predict_proba(gappy)[:, 0]
+    np.testing.assert_allclose(compiled.predict_scores(gappy.to_dict("records")), expected, rtol=0, atol=1e-9)
