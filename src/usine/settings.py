@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         description="One log line per HTTP request (client address masked). Off, a busy server saves "
         "the logging work of every request; /metrics still counts and times them all.",
     )
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's own OpenTelemetry spans, metrics and logs for every request, sent to the "
+        "providers the process configures (opentelemetry-instrument, an SDK set up by a wrapper). Off, a "
+        "request skips FastAPI's three provider look-ups; /metrics (Prometheus) is always on.",
+    )
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     max_records: Annotated[int, Field(ge=1)] = 1_000
     batch_database_url: str = Field(

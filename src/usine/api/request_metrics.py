@@ -6,7 +6,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from usine.services.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from usine.services.metrics import HTTP_LATENCY, HTTP_REQUESTS, labelled
 
 UNMATCHED = "unmatched"
 
@@ -39,8 +39,8 @@ class RequestMetrics:
             await self.app(scope, receive, send_recording_status)
         finally:
             labels = (scope["method"], route_template(scope), str(status))
-            HTTP_REQUESTS.labels(*labels).inc()
-            HTTP_LATENCY.labels(*labels).observe(time.perf_counter() - started)
+            labelled(HTTP_REQUESTS, *labels).inc()
+            labelled(HTTP_LATENCY, *labels).observe(time.perf_counter() - started)
 
 
 def route_template(scope: Scope) -> str:

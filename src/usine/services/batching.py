@@ -4,12 +4,13 @@ Each model version has a lane: requests queue their validated records there, and
 per lane takes whatever is queued (up to ``max_records``) and scores it in a single call on
 the model thread, then hands each request the scores of its own records.
 
-The wait is adaptive. When the previous call held a single request, there is no sign of
-concurrency, so a request is scored at once. When it held several, the lane waits for more
-requests until the batch is full or ``max_wait`` has passed since the oldest queued request
-arrived, whichever comes first. A request never waits more than ``max_wait`` for others,
-and while a call runs the next requests queue up anyway, so under load batches grow by
-themselves. Native model calls run on one thread, off the event loop; compiled ones run
+The lane never idles waiting for requests that have not arrived. Before each call it lets
+the event loop turn while the turns bring more requests (in one turn, the requests already
+read from their sockets run up to the lane), so concurrent requests that arrived together
+share the call; it stops when a turn brings nothing, the batch is full, or ``max_wait`` has passed
+since the oldest queued request arrived. Requests that arrive while a call runs queue up and
+form the next call, so under load batches grow by themselves, and a lone request is scored
+at once. Native model calls run on one thread, off the event loop; compiled ones run
 on the loop (see :meth:`MicroBatcher.call_model`).
 """
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from usine.domain.features import Record
-from usine.services.metrics import BATCH_SIZE
+from usine.services.metrics import BATCH_SIZE, labelled
 from usine.services.model_holder import ServedModel
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,6 @@ class _Lane:
         self.queue: deque[_Request] = deque()
         self.queued_records = 0
         self.arrival = asyncio.Event()
-        self.last_requests = 1
         self.retiring = False
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"batch-{model.name}")
 
@@ -63,24 +63,16 @@ class _Lane:
                 self.arrival.clear()
                 await self.arrival.wait()
                 continue
-            if self.last_requests > 1:
-                await self._wait_for_more(self.queue[0].arrived + self.batcher.max_wait)
-            else:
-                await asyncio.sleep(0)  # requests already read in this turn of the loop join
-            batch = self._take()
-            self.last_requests = len(batch)
-            await self._score(batch)
+            await self._gather(self.queue[0].arrived + self.batcher.max_wait)
+            await self._score(self._take())
 
-    async def _wait_for_more(self, deadline: float) -> None:
+    async def _gather(self, deadline: float) -> None:
+        """Let requests already read join the call: loop turns while they bring more, up to ``deadline``."""
         loop = asyncio.get_running_loop()
         while self.queued_records < self.batcher.max_records:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            self.arrival.clear()
-            try:
-                await asyncio.wait_for(self.arrival.wait(), remaining)
-            except TimeoutError:
+            before = self.queued_records
+            await asyncio.sleep(0)  # one turn: requests read from their sockets run up to the lane
+            if self.queued_records == before or loop.time() >= deadline:
                 return
 
     def _take(self) -> list[_Request]:
@@ -104,7 +96,7 @@ class _Lane:
             for request in batch:
                 await self._score([request])
             return
-        BATCH_SIZE.labels(self.model.name, self.model.version).observe(len(records))
+        labelled(BATCH_SIZE, self.model.name, self.model.version).observe(len(records))
         start = 0
         for request in batch:
             end = start + len(request.records)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -102,6 +103,25 @@ MODEL_LOAD_SECONDS = Gauge(
 MODEL_RELOADS = Counter(
     "usine_model_reloads_total", "Reload attempts, by model and outcome.", ["model", "outcome"]
 )
+
+
+Labelled = TypeVar("Labelled", Counter, Histogram)
+_CHILDREN: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def labelled(metric: Labelled, *values: str) -> Labelled:
+    """The child of ``metric`` for label ``values``, looked up once per process.
+
+    ``labels()`` checks its arguments and takes a lock on every call, a few microseconds the
+    serving path would pay several times per request. The library keeps every child for the
+    life of the process anyway (label values are bounded: route templates, statuses, model
+    versions), so keeping a reference here holds nothing more.
+    """
+    key = (metric, values)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*values)
+    return child
 
 
 def prepare_multiprocess_folder(folder: Path) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,6 +22,7 @@ from usine.domain.errors import (
 )
 from usine.domain.explanations import Reason
 from usine.domain.features import Record
+from usine.domain.ids import uuid4_texts
 from usine.domain.predictions import (
     Feedback,
     LoggedPrediction,
@@ -31,7 +31,7 @@ from usine.domain.predictions import (
     SpooledFeedback,
 )
 from usine.services.batching import MicroBatcher
-from usine.services.metrics import PREDICTIONS, SCORES
+from usine.services.metrics import PREDICTIONS, SCORES, labelled
 from usine.services.model_holder import VALIDATE_INLINE_RECORDS, ModelHolder, ServedModel
 from usine.services.prediction_writer import PredictionWriter
 from usine.services.shadow import ShadowScorer
@@ -123,10 +123,11 @@ class PredictionService:
         )
         latency_ms = (time.perf_counter() - started) * 1000.0
         now = datetime.now(UTC)
-        request = request_id or uuid.uuid4().hex
+        *prediction_ids, made = uuid4_texts(len(records) + 1)
+        request = request_id or made.replace("-", "")
         logged = [
             PredictionRecord(
-                id=str(uuid.uuid4()),
+                id=prediction_id,
                 request_id=request,
                 model_name=model.name,
                 model_version=model.version,
@@ -136,15 +137,15 @@ class PredictionService:
                 created_at=now,
                 caller=caller,
             )
-            for record, score in zip(records, scores, strict=True)
+            for prediction_id, record, score in zip(prediction_ids, records, scores, strict=True)
         ]
         if self.log_predictions:
             self.writer.submit(logged)
         challenger = self.holder.challenger(model.name)
         if challenger is not None and self.shadow is not None:
             self.shadow.submit(model, challenger, payload, logged)
-        PREDICTIONS.labels(model.name, model.version).inc(len(logged))
-        observe = SCORES.labels(model.name, model.version).observe
+        labelled(PREDICTIONS, model.name, model.version).inc(len(logged))
+        observe = labelled(SCORES, model.name, model.version).observe
         for record in logged:
             observe(record.score)
         return ScoredBatch(
