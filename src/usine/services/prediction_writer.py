@@ -129,6 +129,8 @@ class PredictionWriter:
         self._lock = threading.Condition()
         self._submitted = 0
         self._settled = 0
+        self._flush_target = 0
+        self._last_batch = time.monotonic()
         self._stopping = False
         self._database_down = False
         self._next_retry = 0.0
@@ -180,6 +182,7 @@ class PredictionWriter:
         """Wait until every record queued so far is stored (or spooled); ``False`` on timeout."""
         with self._lock:
             target = self._submitted
+            self._flush_target = max(self._flush_target, target)
             self._lock.notify_all()
             return self._lock.wait_for(lambda: self._settled >= target, timeout=timeout_s)
 
@@ -212,9 +215,23 @@ class PredictionWriter:
             self._store_statistics()
 
     def _next_batch(self) -> list[tuple[float, PredictionRecord]] | None:
+        """The next batch (``None`` once stopped and drained).
+
+        It is taken when a full one is queued, a flush or the shutdown asks, or a flush interval
+        after the previous one. Batches are spaced by the flush interval even when records keep
+        coming: a transaction costs the writer's share of the GIL a fixed amount, so one per
+        handful of records would take that from the event loop hundreds of times a second.
+        """
         with self._lock:
-            if not self._queue and not self._stopping:
-                self._lock.wait(timeout=self.policy.flush_interval_s)
+            due = self._last_batch + self.policy.flush_interval_s
+            while (
+                not self._stopping
+                and len(self._queue) < self.policy.batch_records
+                and self._settled >= self._flush_target
+                and (remaining := due - time.monotonic()) > 0
+            ):
+                self._lock.wait(timeout=remaining)
+            self._last_batch = time.monotonic()
             if not self._queue:
                 return None if self._stopping else []
             count = min(len(self._queue), self.policy.batch_records)

@@ -135,7 +135,13 @@ def test_the_writers_fast_path_stores_records_exactly_and_a_stored_id_fails_the_
     log: SqlPredictionLog, engine: Engine
 ) -> None:
     paris = timezone(timedelta(hours=1))
-    late = replace(record(2), created_at=NOW.astimezone(paris), caller="web-frontend")
+    late = replace(
+        record(2),
+        created_at=NOW.astimezone(paris),
+        caller="web\tfront\\end",
+        inputs={"note": 'tab\there, line\nbreak, \\N, back\\slash, "quoted", é 漢 🙂', "amount": 1e-7},
+        score=0.1 + 0.2,
+    )
     log.append_fresh([record(1), late])
     assert log.get(record(1).id).record == record(1)
     stored = log.get(late.id).record
