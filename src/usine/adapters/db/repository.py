@@ -73,7 +73,9 @@ class SqlPredictionLog:
         rows = _rows(records)
         utc = UtcDateTime().process_bind_param
         statement = f"COPY {PredictionRow.__tablename__} ({', '.join(rows[0])}) FROM STDIN"
-        with self.engine.begin() as connection:
+        # One statement, so no BEGIN and COMMIT: a COPY is its own all-or-nothing transaction,
+        # and each round trip spared is one GIL hand-over less between the writer and the loop.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             driver = connection.connection.driver_connection
             with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
                 for row in rows:
