@@ -67,10 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # The predictions router first: routes are matched in order, and each route tried costs
+    # the hot route a few microseconds (~8 % of the app's time per request with it last).
+    app.include_router(predictions.router, prefix=API_PREFIX, responses=AUTH_RESPONSES)
     app.include_router(health.router, prefix=API_PREFIX)
     for router in (
         models.router,
-        predictions.router,
         claims_monitoring.router,
         monitoring.router,
         claims.router,
