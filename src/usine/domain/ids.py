@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import os
 
-# Version 4 and the RFC 4122 variant: bits 76-79 hold 0100, bits 62-63 hold 10.
-_CLEARED = ~((0xF << 76) | (0x3 << 62))
-_SET = (0x4 << 76) | (0x2 << 62)
+# The variant digit of an RFC 4122 UUID is 8, 9, a or b: two of its four bits are random.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def uuid4_texts(count: int) -> list[str]:
     """``count`` random (version 4) UUIDs, written as ``str(uuid.uuid4())`` writes them.
 
-    One read of the operating system's random source serves them all, and each is formatted
-    from an integer: about half the cost of ``uuid.uuid4()``, which the serving path would
-    otherwise pay once per record and once per request.
+    One read of the operating system's random source serves them all, written out in hex
+    once, the version and variant digits then set: under half the cost of ``uuid.uuid4()``,
+    which the serving path would otherwise pay once per record and once per request.
     """
-    block = os.urandom(16 * count)
+    digits = os.urandom(16 * count).hex()
     texts = []
-    for start in range(0, 16 * count, 16):
-        digits = f"{int.from_bytes(block[start : start + 16]) & _CLEARED | _SET:032x}"
-        texts.append(f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}")
+    for start in range(0, 32 * count, 32):
+        d = digits[start : start + 32]
+        texts.append(f"{d[:8]}-{d[8:12]}-4{d[13:16]}-{_VARIANT[d[16]]}{d[17:20]}-{d[20:]}")
     return texts
