@@ -22,7 +22,7 @@ from usine.domain.errors import (
 )
 from usine.domain.explanations import Reason
 from usine.domain.features import Record
-from usine.domain.ids import uuid4_texts
+from usine.domain.ids import uuid7_texts
 from usine.domain.predictions import (
     Feedback,
     LoggedPrediction,
@@ -123,7 +123,7 @@ class PredictionService:
         )
         latency_ms = (time.perf_counter() - started) * 1000.0
         now = datetime.now(UTC)
-        *prediction_ids, made = uuid4_texts(len(records) + 1)
+        *prediction_ids, made = uuid7_texts(len(records) + 1)
         request = request_id or made.replace("-", "")
         logged = [
             PredictionRecord(
