@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -18,6 +18,7 @@ from starlette.requests import Request
 from usine.domain.errors import FieldError
 
 Location = Literal["path", "query", "header"]
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +62,11 @@ class TextParameter(_Parameter):
 
     pattern: str
     max_length: int
+    # Compiled once, when the route module defines the parameter, not per request.
+    _matcher: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_matcher", re.compile(self.pattern))
 
     def schema(self) -> dict[str, Any]:
         """A string of the pattern and length."""
@@ -73,7 +79,7 @@ class TextParameter(_Parameter):
             return None
         if len(value) > self.max_length:
             errors.append(self.error(f"String should have at most {self.max_length} characters"))
-        elif re.fullmatch(self.pattern, value) is None:
+        elif self._matcher.fullmatch(value) is None:
             errors.append(self.error(f"String should match pattern '^{self.pattern}$'"))
         return value
 
@@ -94,7 +100,7 @@ class CountParameter(_Parameter):
         value = self.raw(request)
         if value is None:
             return None
-        if re.fullmatch(r"[+-]?[0-9]+", value) is None:
+        if WHOLE_NUMBER.fullmatch(value) is None:
             errors.append(self.error("Input should be a valid integer"))
             return None
         number = int(value)
