@@ -24,6 +24,7 @@ from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.registry import ModelRegistry
 from usine.adapters.spool import Spool
 from usine.api.auth import AUTH_RESPONSES
+from usine.api.direct_route import DirectRoute
 from usine.api.errors import install_error_handlers
 from usine.api.openapi_problems import with_problem_responses
 from usine.api.request_metrics import RequestMetrics
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC, ui.static_files(), name="ui-static")
+    if not settings.opentelemetry:  # spans name their route only when the router picks it
+        app.add_middleware(DirectRoute, route=predictions.scoring_route(), prefix=API_PREFIX)
     app.add_middleware(RequestMetrics)
     app.openapi = lambda: _openapi_with_model_schemas(app)  # type: ignore[method-assign]
     return app

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from usine.api.auth import authenticate, presented_key, scoped, security_requirement
 from usine.api.deps import PredictionServiceDep, get_prediction_service, read_json_body
@@ -106,6 +107,11 @@ async def create_predictions(request: Request) -> Response:
         }
     )
     return Response(content, media_type="application/json", headers={"X-Request-ID": batch.request_id})
+
+
+def scoring_route() -> APIRoute:
+    """The route of :func:`create_predictions`, which :mod:`usine.api.direct_route` answers."""
+    return next(r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is create_predictions)
 
 
 @router.get(
