@@ -3,7 +3,7 @@
 FastAPI and Starlette spend on each request, before the endpoint runs, about as much CPU as
 the whole scoring route spends after it: the exception and exit-stack middleware, matching
 the path against each route of each included router, and the dependency solver (even for an
-endpoint that declares no dependency). On a single-record prediction that was a third of the
+endpoint that declares no dependency). On a single-record prediction that was ~40 % of the
 app's time. :class:`DirectRoute` matches one route's method and path itself and calls its
 endpoint, with the app's own exception handlers; every other request goes the usual way.
 
