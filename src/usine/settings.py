@@ -144,7 +144,8 @@ class Settings(BaseSettings):
         description="Predictions held in memory for the writer; beyond it they go to the spool.",
     )
     log_batch_records: Annotated[int, Field(ge=1)] = Field(
-        default=1_000, description="Most predictions the writer stores in one transaction."
+        default=1_000,
+        description="Predictions the writer stores in one transaction (a request's records are never split).",
     )
     log_flush_interval_ms: Annotated[float, Field(gt=0)] = Field(
         default=50.0, description="Longest a prediction waits in the queue before the writer stores it."

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.spool import Spool
@@ -96,6 +96,14 @@ class HeldStatistics(Generic[Held]):
             self.dropped(self._items.popleft())
 
 
+class Queued(NamedTuple):
+    """One request's records waiting for the writer (a tuple: the cheapest to make per request)."""
+
+    stamp: float
+    """When they were queued (``time.monotonic``)."""
+    records: list[PredictionRecord]
+
+
 @dataclass(frozen=True)
 class WriterPolicy:
     """How the writer batches and retries (from ``Settings``)."""
@@ -120,15 +128,20 @@ class PredictionWriter:
         self.log = log
         self.spool = spool
         self.policy = policy
-        self._queue: deque[tuple[float, PredictionRecord]] = deque()
+        # The request path only appends a request's list of records under a plain lock: no
+        # record-by-record work, no index, no metric. The writer takes whole lists.
+        self._queue: deque[Queued] = deque()
+        self._queue_lock = threading.Lock()
+        self._queued = 0  # records ever queued (under _queue_lock)
+        self._taken = 0  # records ever taken by the writer (under _queue_lock)
+        self._in_flight: list[PredictionRecord] = []  # taken, not stored yet (under _queue_lock)
+        self._wake = threading.Event()
         self._rejections = HeldStatistics[Rejection](REJECTIONS_HELD, lambda _: REJECTIONS_DROPPED.inc())
         self._shadow = HeldStatistics[ShadowScore](
             SHADOW_HELD, lambda score: SHADOW_SKIPPED.labels(score.model_name, "dropped").inc()
         )
-        self._pending: dict[str, PredictionRecord] = {}
-        self._lock = threading.Condition()
-        self._submitted = 0
-        self._settled = 0
+        self._settled_changed = threading.Condition()
+        self._settled = 0  # records stored or spooled by the writer (under _settled_changed)
         self._flush_target = 0
         self._last_batch = time.monotonic()
         self._stopping = False
@@ -143,23 +156,25 @@ class PredictionWriter:
         self._thread.start()
 
     def submit(self, records: list[PredictionRecord]) -> None:
-        """Queue ``records`` for storage without waiting (spooled at once if the queue is full)."""
-        now = time.monotonic()
-        with self._lock:
-            if len(self._queue) + len(records) <= self.policy.capacity:
-                self._queue.extend((now, record) for record in records)
-                self._pending.update((record.id, record) for record in records)
-                self._submitted += len(records)
-                LOG_QUEUE_DEPTH.set(len(self._queue))
-                # The writer is woken only for a full batch; otherwise it comes by itself
-                # every flush interval. Waking it per request costs GIL hand-overs on the
-                # hot path and makes one transaction per request.
-                if len(self._queue) >= self.policy.batch_records:
-                    self._lock.notify_all()
-                return
-        self.spool.append(records)
-        LOG_RECORDS.labels("spooled").inc(len(records))
-        logger.warning("prediction queue full: %d records spooled", len(records))
+        """Queue ``records`` for storage without waiting (spooled at once if the queue is full).
+
+        The list is kept as it is, so the caller must not change it afterwards.
+        """
+        stamp = time.monotonic()
+        with self._queue_lock:
+            depth = self._queued - self._taken + len(records)
+            if depth <= self.policy.capacity:
+                self._queue.append(Queued(stamp, records))
+                self._queued += len(records)
+        if depth > self.policy.capacity:
+            self.spool.append(records)
+            LOG_RECORDS.labels("spooled").inc(len(records))
+            logger.warning("prediction queue full: %d records spooled", len(records))
+        elif depth >= self.policy.batch_records:
+            # The writer is woken only for a full batch; otherwise it comes by itself every
+            # flush interval. Waking it per request costs GIL hand-overs on the hot path and
+            # makes one transaction per request.
+            self._wake.set()
 
     def reject(self, rejection: Rejection) -> None:
         """Queue a refused or failed request for the log (the oldest is dropped beyond the bound)."""
@@ -174,24 +189,33 @@ class PredictionWriter:
         self._shadow.discard(lambda score: score.prediction_id != prediction_id)
 
     def pending(self, prediction_id: str) -> PredictionRecord | None:
-        """A record queued but not stored yet, if ``prediction_id`` names one."""
-        with self._lock:
-            return self._pending.get(prediction_id)
+        """A record queued but not stored yet, if ``prediction_id`` names one.
+
+        The queue is searched (a rare read, against a queue that holds a flush interval of
+        traffic), so that queuing costs the request path no index.
+        """
+        with self._queue_lock:
+            waiting = [queued.records for queued in self._queue]
+            waiting.append(self._in_flight)
+        return next((r for records in waiting for r in records if r.id == prediction_id), None)
 
     def flush(self, timeout_s: float = 30.0) -> bool:
         """Wait until every record queued so far is stored (or spooled); ``False`` on timeout."""
-        with self._lock:
-            target = self._submitted
+        with self._queue_lock:
+            target = self._queued
+        with self._settled_changed:
             self._flush_target = max(self._flush_target, target)
-            self._lock.notify_all()
-            return self._lock.wait_for(lambda: self._settled >= target, timeout=timeout_s)
+        self._wake.set()
+        with self._settled_changed:
+            return self._settled_changed.wait_for(lambda: self._settled >= target, timeout=timeout_s)
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Store what is queued, then stop the writer thread."""
-        with self._lock:
-            self._stopping = True
-            self._lock.notify_all()
+        self._stopping = True
+        self._wake.set()
         self._thread.join(timeout=timeout_s)
+        if not self._thread.is_alive():
+            self.log.close_bulk()
 
     def erase_spooled(self, prediction_id: str) -> int:
         """Remove a prediction from the spool, never while this process replays it; returns how many."""
@@ -214,47 +238,73 @@ class PredictionWriter:
             self._replay_when_due()
             self._store_statistics()
 
-    def _next_batch(self) -> list[tuple[float, PredictionRecord]] | None:
-        """The next batch (``None`` once stopped and drained).
+    def _next_batch(self) -> list[Queued] | None:
+        """The next batch, as the queued requests (``None`` once stopped and drained).
 
         It is taken when a full one is queued, a flush or the shutdown asks, or a flush interval
         after the previous one. Batches are spaced by the flush interval even when records keep
         coming: a transaction costs the writer's share of the GIL a fixed amount, so one per
         handful of records would take that from the event loop hundreds of times a second.
         """
-        with self._lock:
-            due = self._last_batch + self.policy.flush_interval_s
-            while (
-                not self._stopping
-                and len(self._queue) < self.policy.batch_records
-                and self._settled >= self._flush_target
-                and (remaining := due - time.monotonic()) > 0
-            ):
-                self._lock.wait(timeout=remaining)
-            self._last_batch = time.monotonic()
-            if not self._queue:
-                return None if self._stopping else []
-            count = min(len(self._queue), self.policy.batch_records)
-            return [self._queue.popleft() for _ in range(count)]
+        due = self._last_batch + self.policy.flush_interval_s
+        while True:
+            self._wake.clear()
+            stopping = self._stopping  # read before the queue: what was queued before stopping is taken
+            if stopping or self._depth() >= self.policy.batch_records or self._flush_wanted():
+                break
+            remaining = due - time.monotonic()
+            if remaining <= 0:
+                break
+            self._wake.wait(timeout=remaining)
+        self._last_batch = time.monotonic()
+        batch = self._take(self.policy.batch_records)
+        if not batch:
+            return None if stopping else []
+        return batch
 
-    def _store(self, batch: list[tuple[float, PredictionRecord]]) -> None:
-        records = [record for _, record in batch]
+    def _depth(self) -> int:
+        with self._queue_lock:
+            return self._queued - self._taken
+
+    def _flush_wanted(self) -> bool:
+        with self._settled_changed:
+            return self._settled < self._flush_target
+
+    def _take(self, most: int) -> list[Queued]:
+        """Queued requests, oldest first, until they hold ``most`` records or more.
+
+        A request's records are never split, so a batch may hold up to one request's records
+        beyond ``most``.
+        """
+        batch: list[Queued] = []
+        count = 0
+        with self._queue_lock:
+            while self._queue and count < most:
+                batch.append(queued := self._queue.popleft())
+                count += len(queued.records)
+            self._taken += count
+            self._in_flight = [record for queued in batch for record in queued.records]
+            depth = self._queued - self._taken
+        LOG_QUEUE_DEPTH.set(depth)
+        return batch
+
+    def _store(self, batch: list[Queued]) -> None:
+        records = self._in_flight
         if not self._database_down:
             try:
                 self.log.append_fresh(records)
                 LOG_RECORDS.labels("written").inc(len(records))
-                LOG_WRITER_LAG.set(time.monotonic() - batch[0][0])
+                LOG_WRITER_LAG.set(time.monotonic() - batch[0].stamp)
             except Exception as exc:  # any driver error: the database is unreachable for now
                 self._went_down(exc)
         if self._database_down:
             self.spool.append(records)
             LOG_RECORDS.labels("spooled").inc(len(records))
-        with self._lock:
-            for record in records:
-                self._pending.pop(record.id, None)
+        with self._queue_lock:
+            self._in_flight = []
+        with self._settled_changed:
             self._settled += len(records)
-            LOG_QUEUE_DEPTH.set(len(self._queue))
-            self._lock.notify_all()
+            self._settled_changed.notify_all()
 
     def _store_statistics(self) -> None:
         """Store held rejections and shadow scores (kept, bounded, while the database is down)."""
@@ -302,8 +352,7 @@ class PredictionWriter:
         """Keep feedback that cannot be stored now (database down) for the next replay."""
         self.spool.append_feedback([feedback])
         FEEDBACK_RECORDS.labels("spooled").inc()
-        with self._lock:
-            self._database_down = True
+        self._database_down = True
 
     def _replay_when_due(self) -> None:
         if time.monotonic() < self._next_retry:

@@ -3,12 +3,11 @@
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from usine.adapters.db.engine import make_engine
@@ -22,11 +21,8 @@ NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(migrated_engine: Engine) -> Engine:
+    return migrated_engine
 
 
 @pytest.fixture
@@ -138,7 +134,7 @@ def test_the_writers_fast_path_stores_records_exactly_and_a_stored_id_fails_the_
     late = replace(
         record(2),
         created_at=NOW.astimezone(paris),
-        caller="web\tfront\\end",
+        caller="web\tfront\\end\r\n\x01",
         inputs={"note": 'tab\there, line\nbreak, \\N, back\\slash, "quoted", é 漢 🙂', "amount": 1e-7},
         score=0.1 + 0.2,
     )
@@ -155,6 +151,26 @@ def test_the_writers_fast_path_stores_records_exactly_and_a_stored_id_fails_the_
     else:  # the multi-row insert skips stored ids
         log.append_fresh([record(3), record(1)])
     assert count(engine, PredictionRow) == 3
+
+
+@pytest.mark.postgres
+def test_the_writers_held_connection_is_replaced_when_the_server_dropped_it(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)  # the connection held for COPY is PostgreSQL's
+    upgrade(engine)
+    log = SqlPredictionLog(engine)
+    log.append_fresh([record(1)])
+    with engine.connect() as connection:  # the server ends every other session (a restart, an idle timeout)
+        ended = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert ended >= 1
+    log.append_fresh([record(2)])
+    assert count(engine, PredictionRow) == 2
+    log.close_bulk()
+    engine.dispose()
 
 
 def test_ping_answers_on_a_reachable_database(log: SqlPredictionLog) -> None:

@@ -1,0 +1,101 @@
+"""The background writer on a real SQLite file and a real PostgreSQL database."""
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from usine.adapters.db.repository import SqlPredictionLog
+from usine.adapters.db.tables import PredictionRow
+from usine.adapters.spool import Spool
+from usine.domain.ids import uuid7_texts
+from usine.domain.predictions import PredictionRecord
+from usine.services.prediction_writer import PredictionWriter, WriterPolicy
+
+
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Engine:
+    return migrated_engine
+
+
+def request(size: int) -> list[PredictionRecord]:
+    """The records of one request: ``size`` predictions sharing a request id and a time."""
+    *ids, request_id = uuid7_texts(size + 1)
+    now = datetime.now(UTC)
+    return [
+        PredictionRecord(
+            id=prediction_id,
+            request_id=request_id,
+            model_name="credit",
+            model_version="1",
+            inputs={"age_in_years": 30 + index, "housing": "own"},
+            score=index / 10,
+            latency_ms=1.5,
+            created_at=now,
+        )
+        for index, prediction_id in enumerate(ids)
+    ]
+
+
+def writer(engine: Engine, tmp_path: Path, batch_records: int, flush_interval_s: float) -> PredictionWriter:
+    policy = WriterPolicy(
+        capacity=100_000, batch_records=batch_records, flush_interval_s=flush_interval_s, retry_interval_s=5
+    )
+    return PredictionWriter(SqlPredictionLog(engine), Spool(tmp_path / "spool"), policy)
+
+
+def stored(engine: Engine) -> list[PredictionRecord]:
+    with engine.connect() as connection:
+        ids = connection.execute(select(PredictionRow.id)).scalars().all()
+    return [SqlPredictionLog(engine).get(prediction_id).record for prediction_id in ids]
+
+
+def test_requests_queued_from_many_threads_are_all_stored_once_and_a_flush_waits_for_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    log_writer = writer(engine, tmp_path, batch_records=7, flush_interval_s=0.005)
+    log_writer.start()
+    sent: list[PredictionRecord] = []
+    lock = threading.Lock()
+
+    def client(count: int) -> None:
+        for number in range(count):
+            records = request(1 + number % 4)
+            log_writer.submit(records)
+            with lock:
+                sent.extend(records)
+
+    clients = [threading.Thread(target=client, args=(60,)) for _ in range(4)]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+    assert log_writer.flush(timeout_s=60)
+    kept = stored(engine)
+    assert sorted(kept, key=lambda r: r.id) == sorted(sent, key=lambda r: r.id)
+    log_writer.close()
+
+
+def test_a_queued_record_reads_back_until_it_is_stored(engine: Engine, tmp_path: Path) -> None:
+    log_writer = writer(engine, tmp_path, batch_records=1_000, flush_interval_s=3_600)
+    log_writer.start()
+    first, second = request(3), request(2)
+    log_writer.submit(first)
+    log_writer.submit(second)
+    assert log_writer.pending(second[1].id) == second[1]
+    assert stored(engine) == []
+    assert log_writer.flush(timeout_s=30)
+    assert log_writer.pending(second[1].id) is None
+    assert sorted(stored(engine), key=lambda r: r.id) == sorted(first + second, key=lambda r: r.id)
+    log_writer.close()
+
+
+def test_closing_stores_what_is_queued(engine: Engine, tmp_path: Path) -> None:
+    log_writer = writer(engine, tmp_path, batch_records=2, flush_interval_s=3_600)
+    log_writer.start()
+    records = [record for _ in range(5) for record in request(3)]
+    log_writer.submit(records)
+    log_writer.close()
+    assert sorted(stored(engine), key=lambda r: r.id) == sorted(records, key=lambda r: r.id)
