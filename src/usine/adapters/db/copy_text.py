@@ -2,10 +2,10 @@
 
 The background writer sends each batch as one block of text, made here with a few string
 operations per row, instead of handing psycopg one tuple per row to adapt value by value:
-the writer shares the serving process's GIL with the event loop, and this halves what it
-holds it for. The rules are PostgreSQL's (``COPY`` text format): columns are separated by
-tabs, rows end with a line feed, and a backslash, tab, line feed or carriage return inside a
-value is written as a backslash escape.
+the writer shares the serving process's GIL with the event loop, and this takes a third off
+its CPU per logged request (in process: 9.0-9.4 -> 5.9-6.4 µs). The rules are PostgreSQL's
+(``COPY`` text format): columns are separated by tabs, rows end with a line feed, and a
+backslash, tab, line feed or carriage return inside a value is written as a backslash escape.
 """
 
 from __future__ import annotations
