@@ -97,10 +97,10 @@ class HeldStatistics(Generic[Held]):
 
 
 class Queued(NamedTuple):
-    """One request's records waiting for the writer (a tuple: the cheapest to make per request)."""
+    """Records waiting for the writer: one request's, or a batch (a tuple: the cheapest to make)."""
 
     stamp: float
-    """When they were queued (``time.monotonic``)."""
+    """When they (the oldest of a batch) were queued (``time.monotonic``)."""
     records: list[PredictionRecord]
 
 
@@ -233,13 +233,13 @@ class PredictionWriter:
             if batch is None:
                 self._store_statistics()
                 return
-            if batch:
+            if batch.records:
                 self._store(batch)
             self._replay_when_due()
             self._store_statistics()
 
-    def _next_batch(self) -> list[Queued] | None:
-        """The next batch, as the queued requests (``None`` once stopped and drained).
+    def _next_batch(self) -> Queued | None:
+        """The next batch: its oldest time and its records (``None`` once stopped and drained).
 
         It is taken when a full one is queued, a flush or the shutdown asks, or a flush interval
         after the previous one. Batches are spaced by the flush interval even when records keep
@@ -258,9 +258,7 @@ class PredictionWriter:
             self._wake.wait(timeout=remaining)
         self._last_batch = time.monotonic()
         batch = self._take(self.policy.batch_records)
-        if not batch:
-            return None if stopping else []
-        return batch
+        return None if stopping and not batch.records else batch
 
     def _depth(self) -> int:
         with self._queue_lock:
@@ -270,31 +268,31 @@ class PredictionWriter:
         with self._settled_changed:
             return self._settled < self._flush_target
 
-    def _take(self, most: int) -> list[Queued]:
-        """Queued requests, oldest first, until they hold ``most`` records or more.
+    def _take(self, most: int) -> Queued:
+        """Queued requests, oldest first, until they hold ``most`` records or more, as one batch.
 
         A request's records are never split, so a batch may hold up to one request's records
-        beyond ``most``.
+        beyond ``most``. They stay readable (:meth:`pending`) until :meth:`_store` is done.
         """
-        batch: list[Queued] = []
-        count = 0
+        stamp = time.monotonic()
         with self._queue_lock:
-            while self._queue and count < most:
-                batch.append(queued := self._queue.popleft())
-                count += len(queued.records)
-            self._taken += count
-            self._in_flight = [record for queued in batch for record in queued.records]
+            if self._queue:
+                stamp = self._queue[0].stamp
+            while self._queue and len(self._in_flight) < most:
+                self._in_flight.extend(self._queue.popleft().records)
+            self._taken += len(self._in_flight)
             depth = self._queued - self._taken
+            batch = Queued(stamp, self._in_flight)
         LOG_QUEUE_DEPTH.set(depth)
         return batch
 
-    def _store(self, batch: list[Queued]) -> None:
-        records = self._in_flight
+    def _store(self, batch: Queued) -> None:
+        records = batch.records
         if not self._database_down:
             try:
                 self.log.append_fresh(records)
                 LOG_RECORDS.labels("written").inc(len(records))
-                LOG_WRITER_LAG.set(time.monotonic() - batch[0].stamp)
+                LOG_WRITER_LAG.set(time.monotonic() - batch.stamp)
             except Exception as exc:  # any driver error: the database is unreachable for now
                 self._went_down(exc)
         if self._database_down:

@@ -76,8 +76,7 @@ class SqlPredictionLog:
         reused = self._bulk is not None
         try:
             self._copy(statement, data)
-        except psycopg.OperationalError:
-            self.close_bulk()
+        except psycopg.OperationalError:  # _copy dropped the connection
             if not reused:
                 raise
             self._copy(statement, data)  # the held connection had gone stale: once more on a new one
