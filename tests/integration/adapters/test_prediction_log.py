@@ -7,13 +7,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from usine.adapters.db.engine import make_engine
-from usine.adapters.db.migrate import current_revision, upgrade
+from usine.adapters.db.migrate import alembic_config, current_revision, upgrade
 from usine.adapters.db.repository import SqlPredictionLog
-from usine.adapters.db.tables import FeedbackRow, PredictionRow
+from usine.adapters.db.tables import Base, FeedbackRow, PredictionRow
 from usine.domain.errors import PredictionNotFound
 from usine.domain.predictions import Feedback, PredictionRecord
 
@@ -50,9 +53,48 @@ def count(engine: Engine, table: type[PredictionRow] | type[FeedbackRow]) -> int
 
 def test_migrations_create_the_log_and_are_idempotent(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     tables = set(inspect(engine).get_table_names())
     assert {"predictions", "feedback", "alembic_version"} <= tables
+
+
+def test_the_migrated_schema_is_the_one_the_code_declares(engine: Engine) -> None:
+    # A table, column or index declared in tables.py but not migrated (or the reverse) would
+    # break only databases made by the migrations, which every deployment's is.
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def predictions_indexes(engine: Engine) -> dict[str, list[str | None]]:
+    return {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("predictions")}
+
+
+def test_the_log_keeps_one_index_besides_its_key_a_brin_on_postgresql(engine: Engine) -> None:
+    # Each index is paid for by every logged prediction (migration 0005).
+    assert predictions_indexes(engine) == {"ix_predictions_created": ["created_at"]}
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            definition = connection.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_predictions_created'")
+            ).scalar_one()
+        assert "USING brin" in definition
+        assert "autosummarize='on'" in definition
+
+
+def test_the_index_migration_keeps_the_rows_and_goes_back(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = alembic_config(engine)
+    command.upgrade(config, "0004")
+    SqlPredictionLog(engine).add([record(1)])
+    command.upgrade(config, "0005")
+    assert SqlPredictionLog(engine).get(record(1).id).record == record(1)
+    command.downgrade(config, "0004")
+    assert predictions_indexes(engine) == {
+        "ix_predictions_model_created": ["model_name", "created_at"],
+        "ix_predictions_request_id": ["request_id"],
+    }
+    assert count(engine, PredictionRow) == 1
+    engine.dispose()
 
 
 RACER = """
@@ -77,7 +119,7 @@ def test_processes_upgrading_a_new_database_at_once_all_start(database_url: str)
     ]
     outcomes = [racer.communicate(timeout=240) for racer in racers]
     assert [racer.returncode for racer in racers] == [0] * 4, [err[-400:] for _, err in outcomes]
-    assert [out.strip() for out, _ in outcomes] == ["0004"] * 4
+    assert [out.strip() for out, _ in outcomes] == ["0005"] * 4
 
 
 def test_a_logged_prediction_reads_back_exactly(log: SqlPredictionLog) -> None:
