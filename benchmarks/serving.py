@@ -19,14 +19,13 @@ usine logs every prediction unless the row says "logging off".
     .venv/bin/python benchmarks/serving.py --duration 3    # a quick look
     .venv/bin/python benchmarks/serving.py --workers 1 --connections 16 --servers floor usine
     .venv/bin/python benchmarks/serving.py --workers 1 --connections 16 --repeat 3 \
-        --servers "logging off" PostgreSQL                     # the logging cost, medians of 3
+        --servers "logging off" PostgreSQL         # the logging cost: median of 3 paired rounds
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import json
 import os
 import re
@@ -39,13 +38,15 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -106,6 +107,9 @@ class Cell:
     p50_ms: float
     p99_ms: float
     errors: int
+    round: int = 0
+    split: str = ""
+    """Established connections per server process during the run, largest first ("9/7")."""
 
 
 def free_port() -> int:
@@ -334,37 +338,60 @@ wrk.body = {body}
 """
 
 
-def load(
-    url: str, body: object, connections: int, seconds: float, script_dir: Path
-) -> tuple[float, float, float, int]:
-    """Drive ``url`` with wrk; return req/s, p50 ms, p99 ms and the count of errors."""
+def load(url: str, body: object, connections: int, seconds: float, script_dir: Path) -> Load:
+    """Drive ``url`` with wrk; the connections' spread over the server's processes is read mid-run."""
     script = script_dir / "post.lua"
     script.write_text(LUA.format(body=json.dumps(json.dumps(body))))
     threads = min(connections, 2)
-    out = run(
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            url,
-        ]
-    )
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    with subprocess.Popen([*command, "-s", str(script), url], stdout=subprocess.PIPE, text=True) as wrk:
+        time.sleep(seconds / 2)
+        split = connection_split(httpx.URL(url).port or 80)
+        out, _ = wrk.communicate()
+    if wrk.returncode != 0:
+        raise RuntimeError(f"wrk failed: {out[-2000:]}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return (
+    return Load(
         rate,
         to_ms(percentiles["50"]),
         to_ms(percentiles["99"]),
         errors + (int(non_2xx.group(1)) if non_2xx else 0),
+        split,
     )
+
+
+class Load(NamedTuple):
+    """What one wrk run measured."""
+
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    split: str
+
+
+def connection_split(port: int) -> str:
+    """Established connections to ``port`` per process holding them, largest first ("9/7").
+
+    With several workers the kernel hands each new connection to whichever worker accepts
+    first, and wrk keeps its connections for the whole run: a 12/4 or 16/0 split caps the
+    run near one worker's throughput, whatever the server does per request.
+    """
+    held = Counter(
+        connection.pid
+        for connection in psutil.net_connections("tcp")
+        if connection.status == psutil.CONN_ESTABLISHED and connection.laddr and connection.laddr.port == port
+    )
+    return "/".join(str(count) for count in sorted(held.values(), reverse=True))
+
+
+def balanced(split: str, workers: int) -> bool:
+    """Whether no worker holds more than a quarter above its fair share of the connections."""
+    counts = [int(count) for count in split.split("/") if count]
+    return bool(counts) and max(counts) * workers <= 1.25 * sum(counts)
 
 
 def to_ms(value: str) -> float:
@@ -373,7 +400,12 @@ def to_ms(value: str) -> float:
 
 
 def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url: str | None) -> list[Cell]:
-    """Every cell of the plan, ``--repeat`` times in turn; each cell is the median of its runs."""
+    """Every cell of the plan, ``--repeat`` rounds; odd rounds run the plan backwards.
+
+    Reversing every other round puts each server as often before a neighbour as after it, so
+    a drift of the shared machine (a cache warming, a neighbour's job) does not always favour
+    the same one.
+    """
     runs: list[Cell] = []
     plan = [
         (w, s)
@@ -383,19 +415,24 @@ def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url
     ]
     with Progress(console=console) as progress:
         task = progress.add_task("measuring", total=args.repeat * len(plan) * len(args.connections))
-        for _, (workers, server) in itertools.product(range(args.repeat), plan):
-            progress.update(task, description=f"{server.name}, {workers} worker(s)")
-            try:
-                with serving(server) as url:
-                    load(url, server.body, 16, args.warmup, home)
-                    for connections in args.connections:
-                        rate, p50, p99, errors = load(url, server.body, connections, args.duration, home)
-                        runs.append(Cell(server.name, workers, connections, rate, p50, p99, errors))
-                        progress.advance(task)
-            except ServerFailed as failure:
-                console.print(f"[red]{failure}[/red]")
-                progress.advance(task, len(args.connections))
-    return medians(runs)
+        for round_ in range(args.repeat):
+            for workers, server in plan if round_ % 2 == 0 else plan[::-1]:
+                progress.update(task, description=f"{server.name}, {workers} worker(s)")
+                try:
+                    with serving(server) as url:
+                        load(url, server.body, 16, args.warmup, home)
+                        for connections in args.connections:
+                            rate, p50, p99, errors, split = load(
+                                url, server.body, connections, args.duration, home
+                            )
+                            runs.append(
+                                Cell(server.name, workers, connections, rate, p50, p99, errors, round_, split)
+                            )
+                            progress.advance(task)
+                except ServerFailed as failure:
+                    console.print(f"[red]{failure}[/red]")
+                    progress.advance(task, len(args.connections))
+    return runs
 
 
 def medians(runs: list[Cell]) -> list[Cell]:
@@ -412,6 +449,7 @@ def medians(runs: list[Cell]) -> list[Cell]:
             statistics.median(c.p50_ms for c in group),
             statistics.median(c.p99_ms for c in group),
             sum(c.errors for c in group),
+            split=" ".join(c.split for c in group),
         )
         for (server, workers, connections), group in grouped.items()
     ]
@@ -422,21 +460,71 @@ def wanted(args: argparse.Namespace, server: str) -> bool:
     return not args.servers or any(part.lower() in server.lower() for part in args.servers)
 
 
-def targets(cells: list[Cell]) -> None:
+class Paired(NamedTuple):
+    """One round's logging cost, with each side's connection split."""
+
+    cost: float
+    off_split: str
+    logged_split: str
+
+
+def logging_costs(runs: list[Cell]) -> dict[tuple[int, int], list[Paired]]:
+    """Throughput lost to logging, ``1 - logged / logging off``, per workers and connections: one per round.
+
+    Logged is PostgreSQL, else SQLite. Both sides of each ratio are measured in the same round,
+    minutes apart, so a slow spell of the shared machine weighs on both: the median of these
+    paired ratios swings less than the ratio of the two medians.
+    """
+    by_key = {(c.server, c.workers, c.connections, c.round): c for c in runs}
+    costs: dict[tuple[int, int], list[Paired]] = {}
+    for workers, connections, round_ in sorted({(c.workers, c.connections, c.round) for c in runs}):
+        off = by_key.get(("usine, logging off", workers, connections, round_))
+        logged = by_key.get(("usine, log to PostgreSQL", workers, connections, round_)) or by_key.get(
+            ("usine, log to SQLite", workers, connections, round_)
+        )
+        if off is not None and logged is not None:
+            cost = 1 - logged.requests_per_s / off.requests_per_s
+            costs.setdefault((workers, connections), []).append(Paired(cost, off.split, logged.split))
+    return costs
+
+
+def describe_costs(paired: list[Paired], workers: int) -> str:
+    """The median logging cost over every round, and over the rounds whose splits were both even.
+
+    A round where the kernel gave one worker most connections on one side only measures that
+    accident (a 16/0 split serves like one worker), so with several workers the median of the
+    rounds balanced on both sides is printed too, beside every round and its splits.
+    """
+    each = ", ".join(f"{p.cost:.0%} ({p.off_split} vs {p.logged_split})" for p in paired)
+    text = f"logging costs {statistics.median(p.cost for p in paired):.0%} against logging off"
+    even = [p.cost for p in paired if balanced(p.off_split, workers) and balanced(p.logged_split, workers)]
+    if workers > 1:
+        text += (
+            f", {statistics.median(even):.0%} in the {len(even)} even round(s)" if even else ", no even round"
+        )
+    return f"{text} (target < 10%; each round, off vs logged connections per worker: {each})"
+
+
+def targets(cells: list[Cell], runs: list[Cell]) -> None:
     """The issue's targets, per workers and connections: floor share, logging cost, p99."""
     by_key = {(c.server, c.workers, c.connections): c for c in cells}
+    costs = logging_costs(runs)
     for workers, connections in sorted({(c.workers, c.connections) for c in cells}):
         row = {name: by_key.get((name, workers, connections)) for name in TARGET_ROWS}
         ours = row["usine, log to PostgreSQL"] or row["usine, log to SQLite"]
-        floor, off = row["HTTP floor (constant, uvicorn)"], row["usine, logging off"]
-        if ours is None or floor is None or off is None:
+        if ours is None:
             continue
-        console.print(
-            f"{workers} worker(s), {connections} connections: {ours.server} serves "
-            f"{ours.requests_per_s / floor.requests_per_s:.2f} of the HTTP floor (target ≥ 0.5), "
-            f"logging costs {1 - ours.requests_per_s / off.requests_per_s:.0%} against logging off "
-            f"(target < 10%), p99 {ours.p99_ms:.1f} ms (target < 15 ms at 16 connections)"
-        )
+        floor = row["HTTP floor (constant, uvicorn)"]
+        paired = costs.get((workers, connections))
+        parts = [f"{workers} worker(s), {connections} connections: {ours.server}"]
+        if floor is not None:
+            parts.append(
+                f"serves {ours.requests_per_s / floor.requests_per_s:.2f} of the HTTP floor (target ≥ 0.5)"
+            )
+        if paired:
+            parts.append(describe_costs(paired, workers))
+        parts.append(f"p99 {ours.p99_ms:.1f} ms (target < 15 ms at 16 connections)")
+        console.print(", ".join(parts))
 
 
 def report(cells: list[Cell]) -> None:
@@ -445,9 +533,20 @@ def report(cells: list[Cell]) -> None:
         "(2 cores shared with the load generator)",
         caption="The peers log nothing; usine logs every prediction except on 'logging off' rows. "
         "Ratios: usine with PostgreSQL logging (else SQLite) over the peer, "
-        "at the same workers and connections.",
+        "at the same workers and connections. Per worker: the connections each server process "
+        "held mid-run, one split per round.",
     )
-    for column in ("server", "workers", "conns", "req/s", "p50 ms", "p99 ms", "errors", "usine ×"):
+    for column in (
+        "server",
+        "workers",
+        "conns",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "usine ×",
+        "per worker",
+    ):
         table.add_column(column, justify="left" if column == "server" else "right")
     by_key = {(c.server, c.workers, c.connections): c for c in cells}
     for cell in sorted(cells, key=lambda c: (c.workers, c.connections, -c.requests_per_s)):
@@ -468,6 +567,7 @@ def report(cells: list[Cell]) -> None:
             f"{cell.p99_ms:.1f}",
             str(cell.errors),
             ratio,
+            cell.split,
         )
     console.print(table)
 
@@ -489,8 +589,9 @@ def main() -> None:
         "--repeat",
         type=int,
         default=1,
-        help="run the whole plan this many times in turn and report each cell's median "
-        "(single cells swing by about 10 percent between runs on a shared 2-core machine)",
+        help="run the whole plan this many rounds (every other one backwards) and report each "
+        "cell's median, and the logging cost as the median of each round's paired ratio "
+        "(single cells swing by 10-20 percent between runs on a shared 2-core machine)",
     )
     parser.add_argument(
         "--servers", nargs="+", default=[], help="only the rows whose name holds one of these words"
@@ -507,13 +608,16 @@ def main() -> None:
         model_file = register_model(home)
         if args.postgres:
             with postgres_database(args.postgres) as postgres_url:
-                cells = measure(args, home, model_file, postgres_url)
+                runs = measure(args, home, model_file, postgres_url)
         else:
-            cells = measure(args, home, model_file, None)
+            runs = measure(args, home, model_file, None)
+    cells = medians(runs)
     report(cells)
-    targets(cells)
+    targets(cells, runs)
     if args.json:
-        args.json.write_text(json.dumps([c.__dict__ for c in cells], indent=2))
+        args.json.write_text(
+            json.dumps({"medians": [c.__dict__ for c in cells], "runs": [c.__dict__ for c in runs]}, indent=2)
+        )
 
 
 if __name__ == "__main__":
