@@ -39,11 +39,11 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import httpx
 import psutil  # type: ignore[import-untyped]
@@ -236,7 +236,7 @@ def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None
             cwd=HERE,
         ),
         Server(
-            "HTTP floor (constant, uvicorn)",
+            FLOOR_ROW,
             [
                 str(BIN / "uvicorn"),
                 "floor_app:app",
@@ -255,7 +255,7 @@ def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None
             cwd=HERE,
         ),
         Server(
-            "usine, logging off",
+            OFF_ROW,
             usine_cmd,
             {**usine, "USINE_LOG_PREDICTIONS": "false", "USINE_DATABASE_URL": f"sqlite:///{home / 'off.db'}"},
             predict,
@@ -325,12 +325,9 @@ def _serve_on(server: Server, port: int, log: IO[bytes]) -> Iterator[str]:
 
 
 REASONS_ROW = "usine, logged, 3 reason codes"
-TARGET_ROWS = (
-    "usine, log to PostgreSQL",
-    "usine, log to SQLite",
-    "HTTP floor (constant, uvicorn)",
-    "usine, logging off",
-)
+FLOOR_ROW = "HTTP floor (constant, uvicorn)"
+OFF_ROW = "usine, logging off"
+LOGGED_ROWS = ("usine, log to PostgreSQL", "usine, log to SQLite")
 BENTO_ROW = "BentoML (adaptive batching)"
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -460,6 +457,11 @@ def wanted(args: argparse.Namespace, server: str) -> bool:
     return not args.servers or any(part.lower() in server.lower() for part in args.servers)
 
 
+def logged_cell(by_key: Mapping[Any, Cell], *where: int) -> Cell | None:
+    """The cell logging to PostgreSQL at ``where`` (workers, connections[, round]), else to SQLite."""
+    return next((by_key[(name, *where)] for name in LOGGED_ROWS if (name, *where) in by_key), None)
+
+
 class Paired(NamedTuple):
     """One round's logging cost, with each side's connection split."""
 
@@ -478,10 +480,8 @@ def logging_costs(runs: list[Cell]) -> dict[tuple[int, int], list[Paired]]:
     by_key = {(c.server, c.workers, c.connections, c.round): c for c in runs}
     costs: dict[tuple[int, int], list[Paired]] = {}
     for workers, connections, round_ in sorted({(c.workers, c.connections, c.round) for c in runs}):
-        off = by_key.get(("usine, logging off", workers, connections, round_))
-        logged = by_key.get(("usine, log to PostgreSQL", workers, connections, round_)) or by_key.get(
-            ("usine, log to SQLite", workers, connections, round_)
-        )
+        off = by_key.get((OFF_ROW, workers, connections, round_))
+        logged = logged_cell(by_key, workers, connections, round_)
         if off is not None and logged is not None:
             cost = 1 - logged.requests_per_s / off.requests_per_s
             costs.setdefault((workers, connections), []).append(Paired(cost, off.split, logged.split))
@@ -510,11 +510,10 @@ def targets(cells: list[Cell], runs: list[Cell]) -> None:
     by_key = {(c.server, c.workers, c.connections): c for c in cells}
     costs = logging_costs(runs)
     for workers, connections in sorted({(c.workers, c.connections) for c in cells}):
-        row = {name: by_key.get((name, workers, connections)) for name in TARGET_ROWS}
-        ours = row["usine, log to PostgreSQL"] or row["usine, log to SQLite"]
+        ours = logged_cell(by_key, workers, connections)
         if ours is None:
             continue
-        floor = row["HTTP floor (constant, uvicorn)"]
+        floor = by_key.get((FLOOR_ROW, workers, connections))
         paired = costs.get((workers, connections))
         parts = [f"{workers} worker(s), {connections} connections: {ours.server}"]
         if floor is not None:
@@ -550,9 +549,7 @@ def report(cells: list[Cell]) -> None:
         table.add_column(column, justify="left" if column == "server" else "right")
     by_key = {(c.server, c.workers, c.connections): c for c in cells}
     for cell in sorted(cells, key=lambda c: (c.workers, c.connections, -c.requests_per_s)):
-        ours = by_key.get(("usine, log to PostgreSQL", cell.workers, cell.connections)) or by_key.get(
-            ("usine, log to SQLite", cell.workers, cell.connections)
-        )
+        ours = logged_cell(by_key, cell.workers, cell.connections)
         ratio = (
             ""
             if ours is None or cell.server.startswith("usine")
