@@ -20,6 +20,8 @@ usine logs every prediction unless the row says "logging off".
     .venv/bin/python benchmarks/serving.py --workers 1 --connections 16 --servers floor usine
     .venv/bin/python benchmarks/serving.py --workers 1 --connections 16 --repeat 3 \
         --servers "logging off" PostgreSQL         # the logging cost: median of 3 paired rounds
+    .venv/bin/python benchmarks/serving.py --side-by-side --connections 16 --repeat 20 \
+        --duration 2 --servers PostgreSQL          # the same, the servers up at once, seconds apart
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -327,6 +329,7 @@ def _serve_on(server: Server, port: int, log: IO[bytes]) -> Iterator[str]:
 REASONS_ROW = "usine, logged, 3 reason codes"
 FLOOR_ROW = "HTTP floor (constant, uvicorn)"
 OFF_ROW = "usine, logging off"
+AGAIN_ROW = "usine, logging off (again)"
 LOGGED_ROWS = ("usine, log to PostgreSQL", "usine, log to SQLite")
 BENTO_ROW = "BentoML (adaptive batching)"
 LUA = """wrk.method = "POST"
@@ -419,17 +422,54 @@ def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url
                     with serving(server) as url:
                         load(url, server.body, 16, args.warmup, home)
                         for connections in args.connections:
-                            rate, p50, p99, errors, split = load(
-                                url, server.body, connections, args.duration, home
-                            )
-                            runs.append(
-                                Cell(server.name, workers, connections, rate, p50, p99, errors, round_, split)
-                            )
+                            runs.append(measured(args, home, server, url, (workers, connections, round_)))
                             progress.advance(task)
                 except ServerFailed as failure:
                     console.print(f"[red]{failure}[/red]")
                     progress.advance(task, len(args.connections))
     return runs
+
+
+def side_by_side(
+    args: argparse.Namespace, home: Path, model_file: Path, postgres_url: str | None
+) -> list[Cell]:
+    """The logging cost with logging off, off again and logged served at once, the load alternating.
+
+    Run after run, a shared 2-core machine drifts: the same server measured minutes apart
+    serves 10-20 % more or less. Here the servers are all up, and wrk visits each in turn for
+    ``--duration`` seconds, every other round in the opposite order, ``--repeat`` rounds: the two
+    sides of each paired ratio are seconds apart. The second logging-off server is the same
+    configuration as the first, so its paired ratio shows what this measurement cannot resolve.
+    """
+    runs: list[Cell] = []
+    for workers in args.workers:
+        found = servers(home, model_file, workers, postgres_url)
+        off = next(s for s in found if s.name == OFF_ROW)
+        side = [off, replace(off, name=AGAIN_ROW)]
+        side += [s for s in found if s.name in LOGGED_ROWS and wanted(args, s.name)]
+        with ExitStack() as running, Progress(console=console) as progress:
+            urls = [running.enter_context(serving(server)) for server in side]
+            for server, url in zip(side, urls, strict=True):
+                load(url, server.body, 16, args.warmup, home)
+            task = progress.add_task(
+                f"{workers} worker(s), side by side", total=args.repeat * len(side) * len(args.connections)
+            )
+            for round_ in range(args.repeat):
+                turn = list(zip(side, urls, strict=True))
+                for connections in args.connections:
+                    for server, url in turn if round_ % 2 == 0 else turn[::-1]:
+                        runs.append(measured(args, home, server, url, (workers, connections, round_)))
+                        progress.advance(task)
+    return runs
+
+
+def measured(
+    args: argparse.Namespace, home: Path, server: Server, url: str, where: tuple[int, int, int]
+) -> Cell:
+    """One wrk run of ``--duration`` seconds against ``url``, at ``where`` (workers, connections, round)."""
+    workers, connections, round_ = where
+    rate, p50, p99, errors, split = load(url, server.body, connections, args.duration, home)
+    return Cell(server.name, workers, connections, rate, p50, p99, errors, round_, split)
 
 
 def medians(runs: list[Cell]) -> list[Cell]:
@@ -470,18 +510,27 @@ class Paired(NamedTuple):
     logged_split: str
 
 
-def logging_costs(runs: list[Cell]) -> dict[tuple[int, int], list[Paired]]:
+def again_cell(by_key: Mapping[Any, Cell], *where: int) -> Cell | None:
+    """The second logging-off server's cell at ``where`` (side by side only)."""
+    return by_key.get((AGAIN_ROW, *where))
+
+
+def logging_costs(
+    runs: list[Cell], pick: Callable[..., Cell | None] = logged_cell
+) -> dict[tuple[int, int], list[Paired]]:
     """Throughput lost to logging, ``1 - logged / logging off``, per workers and connections: one per round.
 
-    Logged is PostgreSQL, else SQLite. Both sides of each ratio are measured in the same round,
-    minutes apart, so a slow spell of the shared machine weighs on both: the median of these
-    paired ratios swings less than the ratio of the two medians.
+    ``pick`` finds the other side: by default the logged cell (PostgreSQL, else SQLite); with
+    :func:`again_cell`, the same ratio between two logging-off servers. Both sides of each ratio
+    are measured in the same round (minutes apart, or seconds side by side), so a slow spell of
+    the shared machine weighs on both: the median of these paired ratios swings less than the
+    ratio of the two medians.
     """
     by_key = {(c.server, c.workers, c.connections, c.round): c for c in runs}
     costs: dict[tuple[int, int], list[Paired]] = {}
     for workers, connections, round_ in sorted({(c.workers, c.connections, c.round) for c in runs}):
         off = by_key.get((OFF_ROW, workers, connections, round_))
-        logged = logged_cell(by_key, workers, connections, round_)
+        logged = pick(by_key, workers, connections, round_)
         if off is not None and logged is not None:
             cost = 1 - logged.requests_per_s / off.requests_per_s
             costs.setdefault((workers, connections), []).append(Paired(cost, off.split, logged.split))
@@ -505,10 +554,20 @@ def describe_costs(paired: list[Paired], workers: int) -> str:
     return f"{text} (target < 10%; each round, off vs logged connections per worker: {each})"
 
 
+def describe_noise(paired: list[Paired]) -> str:
+    """What the same server measured twice differs by: the resolution of the logging cost."""
+    costs = sorted(p.cost for p in paired)
+    return (
+        f"the second logging-off server differs from the first by {statistics.median(costs):+.1%} "
+        f"(median; rounds from {costs[0]:+.0%} to {costs[-1]:+.0%})"
+    )
+
+
 def targets(cells: list[Cell], runs: list[Cell]) -> None:
     """The issue's targets, per workers and connections: floor share, logging cost, p99."""
     by_key = {(c.server, c.workers, c.connections): c for c in cells}
     costs = logging_costs(runs)
+    noise = logging_costs(runs, again_cell)
     for workers, connections in sorted({(c.workers, c.connections) for c in cells}):
         ours = logged_cell(by_key, workers, connections)
         if ours is None:
@@ -522,6 +581,8 @@ def targets(cells: list[Cell], runs: list[Cell]) -> None:
             )
         if paired:
             parts.append(describe_costs(paired, workers))
+        if (workers, connections) in noise:
+            parts.append(describe_noise(noise[(workers, connections)]))
         parts.append(f"p99 {ours.p99_ms:.1f} ms (target < 15 ms at 16 connections)")
         console.print(", ".join(parts))
 
@@ -591,13 +652,21 @@ def main() -> None:
         "(single cells swing by 10-20 percent between runs on a shared 2-core machine)",
     )
     parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="measure the logging cost only: logging off, a second logging-off server and the logged "
+        "servers run at once and wrk alternates between them, --duration seconds each, --repeat "
+        "rounds (for example --repeat 20 --duration 2)",
+    )
+    parser.add_argument(
         "--servers", nargs="+", default=[], help="only the rows whose name holds one of these words"
     )
     parser.add_argument("--json", type=Path, help="also write the measurements to this file")
     args = parser.parse_args()
+    plan = side_by_side if args.side_by_side else measure
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: bash scripts/system-deps.sh bench (apt-get install -y wrk)")
-    if wanted(args, BENTO_ROW):
+    if wanted(args, BENTO_ROW) and not args.side_by_side:
         ensure_bentoml()
     with tempfile.TemporaryDirectory(prefix="usine-bench-") as folder:
         home = Path(folder)
@@ -605,9 +674,9 @@ def main() -> None:
         model_file = register_model(home)
         if args.postgres:
             with postgres_database(args.postgres) as postgres_url:
-                runs = measure(args, home, model_file, postgres_url)
+                runs = plan(args, home, model_file, postgres_url)
         else:
-            runs = measure(args, home, model_file, None)
+            runs = plan(args, home, model_file, None)
     cells = medians(runs)
     report(cells)
     targets(cells, runs)
