@@ -555,11 +555,11 @@ def describe_costs(paired: list[Paired], workers: int) -> str:
 
 
 def describe_noise(paired: list[Paired]) -> str:
-    """What the same server measured twice differs by: the resolution of the logging cost."""
+    """What the same server measured twice "costs": the resolution of the logging cost."""
     costs = sorted(p.cost for p in paired)
     return (
-        f"the second logging-off server differs from the first by {statistics.median(costs):+.1%} "
-        f"(median; rounds from {costs[0]:+.0%} to {costs[-1]:+.0%})"
+        f"the second logging-off server costs {statistics.median(costs):+.1%} against the first "
+        f"(the noise floor; rounds from {costs[0]:+.0%} to {costs[-1]:+.0%})"
     )
 
 
