@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, TypeVar
 
 import httpx
 import psutil  # type: ignore[import-untyped]
@@ -70,6 +70,7 @@ TRUSTED = [
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 ]
 console = Console()
+Ordered = TypeVar("Ordered")
 
 
 def first_applicant() -> dict[str, object]:
@@ -416,7 +417,7 @@ def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url
     with Progress(console=console) as progress:
         task = progress.add_task("measuring", total=args.repeat * len(plan) * len(args.connections))
         for round_ in range(args.repeat):
-            for workers, server in plan if round_ % 2 == 0 else plan[::-1]:
+            for workers, server in alternated(plan, round_):
                 progress.update(task, description=f"{server.name}, {workers} worker(s)")
                 try:
                     with serving(server) as url:
@@ -448,19 +449,23 @@ def side_by_side(
         side = [off, replace(off, name=AGAIN_ROW)]
         side += [s for s in found if s.name in LOGGED_ROWS and wanted(args, s.name)]
         with ExitStack() as running, Progress(console=console) as progress:
-            urls = [running.enter_context(serving(server)) for server in side]
-            for server, url in zip(side, urls, strict=True):
+            turn = [(server, running.enter_context(serving(server))) for server in side]
+            for server, url in turn:
                 load(url, server.body, 16, args.warmup, home)
             task = progress.add_task(
                 f"{workers} worker(s), side by side", total=args.repeat * len(side) * len(args.connections)
             )
             for round_ in range(args.repeat):
-                turn = list(zip(side, urls, strict=True))
                 for connections in args.connections:
-                    for server, url in turn if round_ % 2 == 0 else turn[::-1]:
+                    for server, url in alternated(turn, round_):
                         runs.append(measured(args, home, server, url, (workers, connections, round_)))
                         progress.advance(task)
     return runs
+
+
+def alternated(items: list[Ordered], round_: int) -> list[Ordered]:
+    """``items`` in order in even rounds, backwards in odd ones."""
+    return items if round_ % 2 == 0 else items[::-1]
 
 
 def measured(
