@@ -1,11 +1,10 @@
 """Predictions as JSON Lines: one object per line, the fields of :class:`PredictionRecord` in order.
 
-One format serves three places: the writer's queue (a request's records are encoded once,
-on the request path, and the objects are freed with the response), the writer process's
-input (the bytes are piped to it as they are) and the spool (they are appended to it as
-they are, when the queue is full or the database unreachable). orjson writes a record in
-well under a microsecond; the time comes out as ISO 8601 with its offset, and a number that
-is not finite as ``null``, which the database then refuses (the batch goes to the spool).
+The spool's format (``adapters/spool.py``): a request's records are appended when the
+writer's queue is full, a batch when the database refuses it or cannot be reached. orjson
+writes a record in about a microsecond; the time comes out as ISO 8601 with its offset, and a
+number that is not finite as ``null``. The bytes are those the spool wrote before this module
+existed, so files left by an earlier version replay the same.
 """
 
 from __future__ import annotations

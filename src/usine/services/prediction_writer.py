@@ -1,11 +1,11 @@
 """The prediction log off the hot path: a bounded queue drained by a background writer.
 
-A response never waits for the database. Scored records are queued in memory, encoded as JSON
-Lines on the request path (the record objects are freed with the response), and a writer thread
-stores them in bulk: one transaction of up to ``batch_records``, when a full batch is queued or
-at the latest ``flush_interval`` after the previous write. The thread pipes each batch to a
-child process (:class:`WriterProcess`) that decodes and stores it: none of that work holds the
-serving process's GIL, which the event loop needs.
+A response never waits for the database. Scored records are queued in memory, written as
+PostgreSQL ``COPY`` text on the request path (the record objects are freed with the response),
+and a writer thread stores them in bulk: one transaction of up to ``batch_records``, when a
+full batch is queued or at the latest ``flush_interval`` after the previous write. The thread
+pipes each batch to a child process (:class:`WriterProcess`) that stores it: the database work
+does not hold the serving process's GIL, which the event loop needs.
 
 * **Queue full** (the database is slower than the traffic): the records of that request
   are appended to the durable spool at once, by the request itself; nothing is dropped.
@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
+from usine.adapters.db.copy_text import copy_text, parse_copy_text
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.db.writer_process import WriterProcess
-from usine.adapters.prediction_lines import decode, encode, id_marker
+from usine.adapters.prediction_lines import encode
 from usine.adapters.spool import Spool
 from usine.domain.predictions import PredictionRecord, Rejection, ShadowScore, SpooledFeedback
 from usine.services.metrics import (
@@ -110,7 +111,7 @@ class Queued(NamedTuple):
     size: int
     """How many records."""
     lines: bytes
-    """The records as JSON Lines (:func:`encode`)."""
+    """The records as ``COPY`` text (:func:`copy_text`)."""
 
 
 @dataclass(frozen=True)
@@ -171,15 +172,14 @@ class PredictionWriter:
 
     def submit(self, records: list[PredictionRecord]) -> None:
         """Queue ``records`` for storage without waiting (spooled at once if the queue is full)."""
-        lines = encode(records)
-        stamp = time.monotonic()
+        queued = Queued(time.monotonic(), len(records), copy_text(records))
         with self._queue_lock:
             depth = self._queued - self._taken + len(records)
             if depth <= self.policy.capacity:
-                self._queue.append(Queued(stamp, len(records), lines))
+                self._queue.append(queued)
                 self._queued += len(records)
         if depth > self.policy.capacity:
-            self.spool.append(lines)
+            self.spool.append(encode(records))
             LOG_RECORDS.labels("spooled").inc(len(records))
             logger.warning("prediction queue full: %d records spooled", len(records))
         elif depth >= self.policy.batch_records:
@@ -205,13 +205,19 @@ class PredictionWriter:
 
         The queue is searched (a rare read, against a queue that holds a flush interval of
         traffic), so that queuing costs the request path no index: only a request whose text
-        names the id is decoded.
+        names the id is read back.
         """
-        marker = id_marker("id", prediction_id)
+        marker = f"{prediction_id}\t".encode()
         with self._queue_lock:
             waiting = [queued.lines for queued in self._queue]
             waiting.extend(self._in_flight)
-        found = (r for lines in waiting if marker in lines for r in decode(lines) if r.id == prediction_id)
+        found = (
+            record
+            for lines in waiting
+            if marker in lines
+            for record in parse_copy_text(lines)
+            if record.id == prediction_id
+        )
         return next(found, None)
 
     def flush(self, timeout_s: float = 30.0) -> bool:
@@ -312,7 +318,7 @@ class PredictionWriter:
             except Exception as exc:  # any refusal: the database is unreachable for now
                 self._went_down(exc)
         if self._database_down:
-            self.spool.append(batch.lines)
+            self.spool.append(encode(parse_copy_text(batch.lines)))
             LOG_RECORDS.labels("spooled").inc(batch.size)
         with self._queue_lock:
             self._in_flight = []

@@ -1,4 +1,4 @@
-"""The JSON Lines the writer queues, pipes to its process and spools."""
+"""The JSON Lines of the spool."""
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -42,7 +42,7 @@ def test_the_id_marker_finds_the_line_of_a_prediction_and_no_other() -> None:
     assert [marker in line for line in lines] == [False, True]
 
 
-def test_a_spool_file_written_before_the_queue_held_json_lines_is_still_replayed(tmp_path: Path) -> None:
+def test_a_spool_file_written_by_the_previous_encoder_is_still_replayed(tmp_path: Path) -> None:
     """Spool files outlive a release: the line the previous encoder wrote decodes to the same record."""
     folder = tmp_path / "spool"
     folder.mkdir()

@@ -3,9 +3,10 @@
 The serving process's writer thread shares the GIL with the event loop, so every
 microsecond it spends in Python (decoding records, making the ``COPY`` text, driving
 psycopg) is taken from request handling: on 1 worker that was 10 % of the throughput. Here
-the thread only pipes each batch, as the JSON Lines it was queued as, to this process and
-waits for the answer with the GIL released; the child decodes the batch and stores it with
-:meth:`SqlPredictionLog.append_fresh` (``COPY`` on PostgreSQL, a bulk ``INSERT`` elsewhere).
+the thread only pipes each batch, as the ``COPY`` text it was queued as, to this process and
+waits for the answer with the GIL released; the child stores it with
+:meth:`SqlPredictionLog.append_fresh`: on PostgreSQL it hands the text to ``COPY`` as it is,
+elsewhere it reads the records back for a bulk ``INSERT``.
 
 Protocol, over the child's standard input and output: the parent first sends the database
 URL and timeout, then one frame per batch; the child answers each with an empty frame when
@@ -33,7 +34,6 @@ from sqlalchemy.engine import make_url
 
 from usine.adapters.db.engine import make_engine
 from usine.adapters.db.repository import SqlPredictionLog
-from usine.adapters.prediction_lines import decode
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class WriterProcess:
             self._started()
 
     def store(self, lines: bytes) -> None:
-        """Store the predictions ``lines`` holds (JSON Lines), all or none.
+        """Store the predictions ``lines`` holds (``COPY`` text), all or none.
 
         Raises:
             WriterProcessError: the database refused the batch (its message), or the child
@@ -174,7 +174,7 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             except EOFError:
                 return
             try:
-                log.append_fresh(decode(lines))
+                log.append_fresh(lines)
                 _send(answers, b"")
             except Exception as exc:  # any refusal: the parent spools the batch and says why
                 _send(answers, (str(exc).strip() or type(exc).__name__).encode())
