@@ -25,12 +25,27 @@ from typing import IO, Any
 
 import orjson
 
-from usine.adapters.prediction_lines import id_marker, record_from
 from usine.domain.predictions import PredictionRecord, SpooledFeedback
 
 SUFFIX = ".jsonl"
 CLAIMED_SUFFIX = ".replaying"
 FEEDBACK = "feedback"
+
+
+def _encode(record: PredictionRecord) -> bytes:
+    return orjson.dumps(
+        {
+            "id": record.id,
+            "request_id": record.request_id,
+            "model_name": record.model_name,
+            "model_version": record.model_version,
+            "inputs": record.inputs,
+            "score": record.score,
+            "latency_ms": record.latency_ms,
+            "created_at": record.created_at.isoformat(),
+            "caller": record.caller,
+        }
+    )
 
 
 def _encode_feedback(feedback: SpooledFeedback) -> bytes:
@@ -60,7 +75,8 @@ def _decode(lines: list[bytes]) -> SpoolEntries:
             fields["received_at"] = datetime.fromisoformat(fields["received_at"])
             entries.feedback.append(SpooledFeedback(**fields))
         else:
-            entries.predictions.append(record_from(fields))
+            fields["created_at"] = datetime.fromisoformat(fields["created_at"])
+            entries.predictions.append(PredictionRecord(**fields))
     return entries
 
 
@@ -77,20 +93,18 @@ class Spool:
         self._own = folder / f"spool-{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}"
         self._lock = threading.Lock()
 
-    def append(self, lines: bytes) -> None:
-        """Write predictions as JSON Lines (``prediction_lines.encode``) at the end of this process's file.
-
-        Durably: the file is flushed and synced before this returns.
-        """
-        self._write(lines)
+    def append(self, records: list[PredictionRecord]) -> None:
+        """Write ``records`` durably (flushed and synced) at the end of this process's file."""
+        self._write([_encode(record) for record in records])
 
     def append_feedback(self, feedback: list[SpooledFeedback]) -> None:
         """Write feedback durably, after the predictions this process spooled before it."""
-        self._write(b"".join(_encode_feedback(item) + b"\n" for item in feedback))
+        self._write([_encode_feedback(item) for item in feedback])
 
-    def _write(self, payload: bytes) -> None:
-        if not payload:
+    def _write(self, lines: list[bytes]) -> None:
+        if not lines:
             return
+        payload = b"".join(line + b"\n" for line in lines)
         self.folder.mkdir(parents=True, exist_ok=True)
         with self._lock:
             while True:
@@ -142,7 +156,7 @@ class Spool:
         Each file is rewritten under the same lock its appenders take.
         """
         # b'"id":"<id>"' and b'"prediction_id":"<id>"', exactly as the encoders write them
-        needles = [id_marker(key, prediction_id) for key in ("id", "prediction_id")]
+        needles = [orjson.dumps({key: prediction_id})[1:-1] for key in ("id", "prediction_id")]
         erased = 0
         for path in self.pending_files():
             try:

@@ -21,7 +21,6 @@ from usine.adapters.db.api_keys import SqlApiKeyStore
 from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
-from usine.adapters.db.writer_process import WriterProcess
 from usine.adapters.registry import ModelRegistry
 from usine.adapters.spool import Spool
 from usine.api.auth import AUTH_RESPONSES
@@ -117,12 +116,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await run_in_threadpool(holder.load_from, registry)
     log = SqlPredictionLog(engine)
-    writer = PredictionWriter(
-        log,
-        Spool(settings.spool_dir),
-        _writer_policy(settings),
-        WriterProcess(settings.database_url, settings.database_timeout_s),
-    )
+    writer = PredictionWriter(log, Spool(settings.spool_dir), _writer_policy(settings))
     writer.start()
     batcher = MicroBatcher(settings.max_batch_records, settings.max_batch_wait_ms / 1000.0)
     app.state.claims = await run_in_threadpool(open_claims, settings, engine)

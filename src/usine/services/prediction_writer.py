@@ -1,16 +1,12 @@
 """The prediction log off the hot path: a bounded queue drained by a background writer.
 
-A response never waits for the database. Scored records are queued in memory, written as
-PostgreSQL ``COPY`` text on the request path (the record objects are freed with the response),
-and a writer thread stores them in bulk: one transaction of up to ``batch_records``, when a
-full batch is queued or at the latest ``flush_interval`` after the previous write. The thread
-pipes each batch to a child process (:class:`WriterProcess`) that stores it: the database work
-does not hold the serving process's GIL, which the event loop needs.
+A response never waits for the database. Scored records are queued in memory and a writer
+thread stores them in bulk: one transaction of up to ``batch_records``, when a full batch is
+queued or at the latest ``flush_interval`` after the previous write.
 
 * **Queue full** (the database is slower than the traffic): the records of that request
   are appended to the durable spool at once, by the request itself; nothing is dropped.
-* **Database unreachable**, or the child process gone (a new one is started for the next
-  batch): the writer appends its batches to the spool, tries the
+* **Database unreachable**: the writer appends its batches to the spool, tries the
   database again every ``retry_interval``, and when it answers replays the spool into it.
   Spool files left by a stopped process are replayed by the next one.
 * **Shutdown**: the queue is drained into the database (or the spool) before the process
@@ -37,10 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
-from usine.adapters.db.copy_text import copy_text, parse_copy_text
 from usine.adapters.db.repository import SqlPredictionLog
-from usine.adapters.db.writer_process import WriterProcess
-from usine.adapters.prediction_lines import encode
 from usine.adapters.spool import Spool
 from usine.domain.predictions import PredictionRecord, Rejection, ShadowScore, SpooledFeedback
 from usine.services.metrics import (
@@ -108,10 +101,7 @@ class Queued(NamedTuple):
 
     stamp: float
     """When they (the oldest of a batch) were queued (``time.monotonic``)."""
-    size: int
-    """How many records."""
-    lines: bytes
-    """The records as ``COPY`` text (:func:`copy_text`)."""
+    records: list[PredictionRecord]
 
 
 @dataclass(frozen=True)
@@ -128,27 +118,23 @@ class PredictionWriter:
     """Stores queued predictions in the background; see the module for the policy.
 
     Args:
-        log: the database prediction log (statistics, spool replay, feedback).
+        log: the database prediction log.
         spool: the local spool used while the database is unreachable or the queue is full.
         policy: queue capacity, batch size and intervals.
-        process: stores the batches of new predictions in the same database, in a child process.
 
     """
 
-    def __init__(
-        self, log: SqlPredictionLog, spool: Spool, policy: WriterPolicy, process: WriterProcess
-    ) -> None:
+    def __init__(self, log: SqlPredictionLog, spool: Spool, policy: WriterPolicy) -> None:
         self.log = log
         self.spool = spool
         self.policy = policy
-        self.process = process
-        # The request path only encodes a request's records and appends them under a plain
-        # lock: no index, no metric. The writer takes whole requests.
+        # The request path only appends a request's list of records under a plain lock: no
+        # record-by-record work, no index, no metric. The writer takes whole lists.
         self._queue: deque[Queued] = deque()
         self._queue_lock = threading.Lock()
         self._queued = 0  # records ever queued (under _queue_lock)
         self._taken = 0  # records ever taken by the writer (under _queue_lock)
-        self._in_flight: list[bytes] = []  # taken, not stored yet (under _queue_lock)
+        self._in_flight: list[PredictionRecord] = []  # taken, not stored yet (under _queue_lock)
         self._wake = threading.Event()
         self._rejections = HeldStatistics[Rejection](REJECTIONS_HELD, lambda _: REJECTIONS_DROPPED.inc())
         self._shadow = HeldStatistics[ShadowScore](
@@ -165,21 +151,23 @@ class PredictionWriter:
         self._thread = threading.Thread(target=self._run, name="usine-log-writer", daemon=True)
 
     def start(self) -> None:
-        """Start the writer and its process; spool files left by earlier processes are replayed first."""
+        """Start the writer; spool files left by earlier processes are replayed first."""
         self.spool.recover_claims()
-        self.process.start()
         self._thread.start()
 
     def submit(self, records: list[PredictionRecord]) -> None:
-        """Queue ``records`` for storage without waiting (spooled at once if the queue is full)."""
-        queued = Queued(time.monotonic(), len(records), copy_text(records))
+        """Queue ``records`` for storage without waiting (spooled at once if the queue is full).
+
+        The list is kept as it is, so the caller must not change it afterwards.
+        """
+        stamp = time.monotonic()
         with self._queue_lock:
             depth = self._queued - self._taken + len(records)
             if depth <= self.policy.capacity:
-                self._queue.append(queued)
+                self._queue.append(Queued(stamp, records))
                 self._queued += len(records)
         if depth > self.policy.capacity:
-            self.spool.append(encode(records))
+            self.spool.append(records)
             LOG_RECORDS.labels("spooled").inc(len(records))
             logger.warning("prediction queue full: %d records spooled", len(records))
         elif depth >= self.policy.batch_records:
@@ -204,21 +192,12 @@ class PredictionWriter:
         """A record queued but not stored yet, if ``prediction_id`` names one.
 
         The queue is searched (a rare read, against a queue that holds a flush interval of
-        traffic), so that queuing costs the request path no index: only a request whose text
-        names the id is read back.
+        traffic), so that queuing costs the request path no index.
         """
-        marker = f"{prediction_id}\t".encode()
         with self._queue_lock:
-            waiting = [queued.lines for queued in self._queue]
-            waiting.extend(self._in_flight)
-        found = (
-            record
-            for lines in waiting
-            if marker in lines
-            for record in parse_copy_text(lines)
-            if record.id == prediction_id
-        )
-        return next(found, None)
+            waiting = [queued.records for queued in self._queue]
+            waiting.append(self._in_flight)
+        return next((r for records in waiting for r in records if r.id == prediction_id), None)
 
     def flush(self, timeout_s: float = 30.0) -> bool:
         """Wait until every record queued so far is stored (or spooled); ``False`` on timeout."""
@@ -236,7 +215,7 @@ class PredictionWriter:
         self._wake.set()
         self._thread.join(timeout=timeout_s)
         if not self._thread.is_alive():
-            self.process.close()
+            self.log.close_bulk()
 
     def erase_spooled(self, prediction_id: str) -> int:
         """Remove a prediction from the spool, never while this process replays it; returns how many."""
@@ -254,7 +233,7 @@ class PredictionWriter:
             if batch is None:
                 self._store_statistics()
                 return
-            if batch.size:
+            if batch.records:
                 self._store(batch)
             self._replay_when_due()
             self._store_statistics()
@@ -279,7 +258,7 @@ class PredictionWriter:
             self._wake.wait(timeout=remaining)
         self._last_batch = time.monotonic()
         batch = self._take(self.policy.batch_records)
-        return None if stopping and not batch.size else batch
+        return None if stopping and not batch.records else batch
 
     def _depth(self) -> int:
         with self._queue_lock:
@@ -296,34 +275,33 @@ class PredictionWriter:
         beyond ``most``. They stay readable (:meth:`pending`) until :meth:`_store` is done.
         """
         stamp = time.monotonic()
-        count = 0
         with self._queue_lock:
             if self._queue:
                 stamp = self._queue[0].stamp
-            while self._queue and count < most:
-                queued = self._queue.popleft()
-                self._in_flight.append(queued.lines)
-                count += queued.size
-            self._taken += count
+            while self._queue and len(self._in_flight) < most:
+                self._in_flight.extend(self._queue.popleft().records)
+            self._taken += len(self._in_flight)
             depth = self._queued - self._taken
+            batch = Queued(stamp, self._in_flight)
         LOG_QUEUE_DEPTH.set(depth)
-        return Queued(stamp, count, b"".join(self._in_flight))
+        return batch
 
     def _store(self, batch: Queued) -> None:
+        records = batch.records
         if not self._database_down:
             try:
-                self.process.store(batch.lines)
-                LOG_RECORDS.labels("written").inc(batch.size)
+                self.log.append_fresh(records)
+                LOG_RECORDS.labels("written").inc(len(records))
                 LOG_WRITER_LAG.set(time.monotonic() - batch.stamp)
-            except Exception as exc:  # any refusal: the database is unreachable for now
+            except Exception as exc:  # any driver error: the database is unreachable for now
                 self._went_down(exc)
         if self._database_down:
-            self.spool.append(encode(parse_copy_text(batch.lines)))
-            LOG_RECORDS.labels("spooled").inc(batch.size)
+            self.spool.append(records)
+            LOG_RECORDS.labels("spooled").inc(len(records))
         with self._queue_lock:
             self._in_flight = []
         with self._settled_changed:
-            self._settled += batch.size
+            self._settled += len(records)
             self._settled_changed.notify_all()
 
     def _store_statistics(self) -> None:

@@ -13,7 +13,6 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from usine.adapters.db.copy_text import copy_text
 from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import alembic_config, current_revision, upgrade
 from usine.adapters.db.repository import SqlPredictionLog
@@ -181,18 +180,18 @@ def test_the_writers_fast_path_stores_records_exactly_and_a_stored_id_fails_the_
         inputs={"note": 'tab\there, line\nbreak, \\N, back\\slash, "quoted", é 漢 🙂', "amount": 1e-7},
         score=0.1 + 0.2,
     )
-    log.append_fresh(copy_text([record(1), late]))
+    log.append_fresh([record(1), late])
     assert log.get(record(1).id).record == record(1)
     stored = log.get(late.id).record
     assert stored == late
     assert stored.created_at.utcoffset() == timedelta(0)
     if engine.dialect.name == "postgresql":  # COPY: all or nothing
         with pytest.raises(Exception, match=r"(?i)duplicate key"):
-            log.append_fresh(copy_text([record(3), record(1)]))
+            log.append_fresh([record(3), record(1)])
         assert count(engine, PredictionRow) == 2
         log.add_new([record(3), record(1)])  # the spool's replay stores what is missing, once
     else:  # the multi-row insert skips stored ids
-        log.append_fresh(copy_text([record(3), record(1)]))
+        log.append_fresh([record(3), record(1)])
     assert count(engine, PredictionRow) == 3
 
 
@@ -201,7 +200,7 @@ def test_the_writers_held_connection_is_replaced_when_the_server_dropped_it(post
     engine = make_engine(postgres_url)  # the connection held for COPY is PostgreSQL's
     upgrade(engine)
     log = SqlPredictionLog(engine)
-    log.append_fresh(copy_text([record(1)]))
+    log.append_fresh([record(1)])
     with engine.connect() as connection:  # the server ends every other session (a restart, an idle timeout)
         ended = connection.execute(
             text(
@@ -210,7 +209,7 @@ def test_the_writers_held_connection_is_replaced_when_the_server_dropped_it(post
             )
         ).scalar_one()
     assert ended >= 1
-    log.append_fresh(copy_text([record(2)]))
+    log.append_fresh([record(2)])
     assert count(engine, PredictionRow) == 2
     log.close_bulk()
     engine.dispose()

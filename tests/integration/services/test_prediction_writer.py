@@ -9,7 +9,6 @@ from sqlalchemy import Engine, select
 
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.db.tables import PredictionRow
-from usine.adapters.db.writer_process import WriterProcess
 from usine.adapters.spool import Spool
 from usine.domain.ids import uuid7_texts
 from usine.domain.predictions import PredictionRecord
@@ -44,8 +43,7 @@ def writer(engine: Engine, tmp_path: Path, batch_records: int, flush_interval_s:
     policy = WriterPolicy(
         capacity=100_000, batch_records=batch_records, flush_interval_s=flush_interval_s, retry_interval_s=5
     )
-    process = WriterProcess(engine.url.render_as_string(hide_password=False), timeout_s=10)
-    return PredictionWriter(SqlPredictionLog(engine), Spool(tmp_path / "spool"), policy, process)
+    return PredictionWriter(SqlPredictionLog(engine), Spool(tmp_path / "spool"), policy)
 
 
 def stored(engine: Engine) -> list[PredictionRecord]:

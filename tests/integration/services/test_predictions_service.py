@@ -13,7 +13,6 @@ from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.db.tables import ShadowPredictionRow
-from usine.adapters.db.writer_process import WriterProcess
 from usine.adapters.spool import Spool
 from usine.domain.features import Record
 from usine.services.batching import MicroBatcher
@@ -34,12 +33,7 @@ def test_a_request_in_flight_during_a_swap_finishes_on_its_version(
     engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}")
     upgrade(engine)
     log = SqlPredictionLog(engine)
-    writer = PredictionWriter(
-        log,
-        Spool(tmp_path / "spool"),
-        WriterPolicy(100, 100, 0.05, 1.0),
-        WriterProcess(f"sqlite:///{tmp_path / 'log.db'}", timeout_s=10),
-    )
+    writer = PredictionWriter(log, Spool(tmp_path / "spool"), WriterPolicy(100, 100, 0.05, 1.0))
     writer.start()
 
     async def scenario() -> tuple[ScoredBatch, ScoredBatch]:
@@ -78,12 +72,7 @@ def test_a_failing_or_overloaded_challenger_never_touches_the_champion_answer(
     engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}")
     upgrade(engine)
     log = SqlPredictionLog(engine)
-    writer = PredictionWriter(
-        log,
-        Spool(tmp_path / "spool"),
-        WriterPolicy(100, 100, 0.05, 1.0),
-        WriterProcess(f"sqlite:///{tmp_path / 'log.db'}", timeout_s=10),
-    )
+    writer = PredictionWriter(log, Spool(tmp_path / "spool"), WriterPolicy(100, 100, 0.05, 1.0))
     writer.start()
     errors = REGISTRY.get_sample_value("usine_shadow_errors_total", {"model": "credit", "version": "9"}) or 0
     busy = REGISTRY.get_sample_value("usine_shadow_skipped_total", {"model": "credit", "reason": "busy"}) or 0

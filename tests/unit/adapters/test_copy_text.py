@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from usine.adapters.db.copy_text import COLUMNS, copy_text, parse_copy_text
+from usine.adapters.db.copy_text import COLUMNS, copy_text
 from usine.domain.predictions import PredictionRecord
 
 NOW = datetime(2026, 12, 6, 1, 2, 3, 456789, tzinfo=UTC)
@@ -83,20 +83,3 @@ def test_a_time_without_a_zone_is_refused_and_other_zones_are_kept_as_offsets() 
 def test_a_score_that_is_not_finite_is_written_as_null_which_postgresql_refuses() -> None:
     (line,) = lines([record(1, score=float("nan"))])
     assert line[5] == "null"
-
-
-def test_the_text_reads_back_as_the_records_it_was_written_from() -> None:
-    """What the writer's queue holds is read back for SQLite, the spool and reads of queued predictions."""
-    batch = [
-        record(1),
-        record(2, "req\t2", caller="web\tfront\\end\r\n\x01", inputs={"note": 'tab\there \\N "q" é 🙂'}),
-        record(3, "req-3", created_at=NOW.astimezone(timezone(timedelta(hours=1))), score=0.1 + 0.2),
-    ]
-    again = parse_copy_text(copy_text(batch))
-    assert again == batch
-    assert again[2].created_at.utcoffset() == timedelta(hours=1)
-
-
-def test_a_line_with_columns_missing_is_refused_by_the_reader() -> None:
-    with pytest.raises(ValueError, match="columns"):
-        parse_copy_text(b"0190-1\treq-1\tcredit\n")

@@ -3,7 +3,6 @@ from pathlib import Path
 
 import pytest
 
-from usine.adapters.prediction_lines import encode
 from usine.adapters.spool import Spool
 from usine.domain.predictions import PredictionRecord, SpooledFeedback
 
@@ -23,13 +22,13 @@ def record(number: int) -> PredictionRecord:
 
 def test_spooled_records_read_back_exactly_and_the_claimed_file_goes(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool")
-    spool.append(encode([record(1), record(2)]))
-    spool.append(encode([record(3)]))
+    spool.append([record(1), record(2)])
+    spool.append([record(3)])
     (path,) = spool.pending_files()
     with spool.claim(path) as records:
         assert records is not None
         assert records.predictions == [record(1), record(2), record(3)]
-        spool.append(encode([record(4)]))  # arrives during the replay: a new file, not lost
+        spool.append([record(4)])  # arrives during the replay: a new file, not lost
     assert spool.count() == 1
     with spool.claim(path) as later:
         assert later is not None
@@ -41,7 +40,7 @@ def test_spooled_records_read_back_exactly_and_the_claimed_file_goes(tmp_path: P
 
 def test_a_failed_replay_puts_the_records_back(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool")
-    spool.append(encode([record(1)]))
+    spool.append([record(1)])
     (path,) = spool.pending_files()
     with pytest.raises(ConnectionError), spool.claim(path):
         raise ConnectionError("database went away")
@@ -50,7 +49,7 @@ def test_a_failed_replay_puts_the_records_back(tmp_path: Path) -> None:
 
 def test_an_interrupted_replay_of_a_dead_process_is_recovered(tmp_path: Path) -> None:
     folder = tmp_path / "spool"
-    Spool(folder).append(encode([record(1)]))
+    Spool(folder).append([record(1)])
     (path,) = Spool(folder).pending_files()
     path.rename(path.with_name(f"{path.stem}.999999999.replaying"))
     assert Spool(folder).count() == 0
@@ -60,7 +59,7 @@ def test_an_interrupted_replay_of_a_dead_process_is_recovered(tmp_path: Path) ->
 
 def test_feedback_is_spooled_beside_predictions_and_erasure_removes_both(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool")
-    spool.append(encode([record(1), record(2)]))
+    spool.append([record(1), record(2)])
     received = datetime(2026, 11, 26, tzinfo=UTC)
     spool.append_feedback(
         [SpooledFeedback(record(1).id, "bad", received), SpooledFeedback(record(2).id, "good", received)]

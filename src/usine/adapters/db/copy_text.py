@@ -8,11 +8,6 @@ for this function once escapes were searched for once per batch instead of field
 The rules are PostgreSQL's (``COPY`` text format): columns are separated by tabs, rows end
 with a line feed, and a backslash, tab, line feed or carriage return inside a value is
 written as a backslash escape.
-
-Since session 12 this is also the form in which a request's records wait in the writer's
-queue and travel to the writer process, which hands PostgreSQL the text as it is:
-:func:`parse_copy_text` reads them back where records are needed (SQLite, the spool, a read
-of a prediction still queued).
 """
 
 from __future__ import annotations
@@ -40,8 +35,6 @@ COLUMNS = (
 
 _SPECIAL = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_ESCAPED = re.compile(r"\\(.)")
-_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
 
 
 def copy_text(records: list[PredictionRecord]) -> bytes:
@@ -103,35 +96,3 @@ def _request_fields(record: PredictionRecord, escape: Callable[[str], str]) -> t
 
 def _escaped(value: str) -> str:
     return value.translate(_ESCAPES)
-
-
-def parse_copy_text(data: bytes) -> list[PredictionRecord]:
-    """The records :func:`copy_text` wrote, equal to those it was given.
-
-    Raises:
-        ValueError: a line does not hold the nine columns, or a value is not what its column takes.
-
-    """
-    return [_record(line) for line in data.decode().split("\n") if line]
-
-
-def _record(line: str) -> PredictionRecord:
-    fields = [_unescaped(field) if "\\" in field else field for field in line.split("\t")]
-    if len(fields) != len(COLUMNS):
-        raise ValueError(f"a COPY line holds {len(fields)} columns, not {len(COLUMNS)}")
-    id_, request_id, model_name, model_version, inputs, score, latency_ms, created_at, caller = fields
-    return PredictionRecord(
-        id=id_,
-        request_id=request_id,
-        model_name=model_name,
-        model_version=model_version,
-        inputs=orjson.loads(inputs),
-        score=float("nan") if score == "null" else float(score),
-        latency_ms=float(latency_ms),
-        created_at=datetime.fromisoformat(created_at),
-        caller=caller,
-    )
-
-
-def _unescaped(value: str) -> str:
-    return _ESCAPED.sub(lambda escape: _UNESCAPES.get(escape.group(1), escape.group(1)), value)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 
-from usine.adapters.db.copy_text import COLUMNS, parse_copy_text
+from usine.adapters.db.copy_text import COLUMNS, copy_text
 from usine.adapters.db.tables import (
     FeedbackRow,
     PredictionRow,
@@ -58,27 +58,28 @@ class SqlPredictionLog:
         with self.engine.begin() as connection:
             connection.execute(self._insert_ignoring_existing(PredictionRow, "id"), _rows(records))
 
-    def append_fresh(self, lines: bytes) -> None:
-        """Store new records, given as ``COPY`` text (:func:`copy_text`), in one transaction.
+    def append_fresh(self, records: list[PredictionRecord]) -> None:
+        """Store new records (ids not stored yet) in one transaction, as fast as the backend allows.
 
-        The writer process's path. On PostgreSQL the text is sent as it is, with ``COPY``;
-        elsewhere it is read back (:func:`parse_copy_text`) and stored with :meth:`add_new`. A
-        record stored already makes the whole ``COPY`` fail: the writer then spools the batch,
-        and the spool's replay (:meth:`add_new`) stores each record once.
+        The background writer's path. On PostgreSQL the rows are sent with ``COPY``, as one
+        block of text (:func:`copy_text`); elsewhere this is :meth:`add_new`. A record stored
+        already makes the whole ``COPY`` fail: the writer then spools the batch, and the
+        spool's replay (:meth:`add_new`) stores each record once.
         """
-        if not lines:
+        if not records:
             return
         if self.engine.dialect.name != "postgresql":
-            self.add_new(parse_copy_text(lines))
+            self.add_new(records)
             return
         statement = f"COPY {PredictionRow.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
+        data = copy_text(records)
         reused = self._bulk is not None
         try:
-            self._copy(statement, lines)
+            self._copy(statement, data)
         except psycopg.OperationalError:  # _copy dropped the connection
             if not reused:
                 raise
-            self._copy(statement, lines)  # the held connection had gone stale: once more on a new one
+            self._copy(statement, data)  # the held connection had gone stale: once more on a new one
 
     def _copy(self, statement: str, data: bytes) -> None:
         """Run one ``COPY ... FROM STDIN`` on the writer's own connection; it is dropped on failure.
