@@ -22,6 +22,8 @@ usine logs every prediction unless the row says "logging off".
         --servers "logging off" PostgreSQL         # the logging cost: median of 3 paired rounds
     .venv/bin/python benchmarks/serving.py --side-by-side --connections 16 --repeat 20 \
         --duration 2 --servers PostgreSQL          # the same, the servers up at once, seconds apart
+    .venv/bin/python benchmarks/serving.py --side-by-side --connections 16 --repeat 20 \
+        --duration 2 --servers PostgreSQL --against HEAD~1   # a change against the code before it
 """
 
 from __future__ import annotations
@@ -431,6 +433,33 @@ def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url
     return runs
 
 
+@contextmanager
+def checked_out(revision: str | None) -> Iterator[Path | None]:
+    """The ``src`` folder of ``revision`` in a temporary git worktree (``None``: no revision asked)."""
+    if revision is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="usine-against-") as folder:
+        tree = Path(folder) / "tree"
+        run(["git", "-C", str(HERE.parent), "worktree", "add", "--detach", str(tree), revision])
+        try:
+            yield tree / "src"
+        finally:
+            run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force", str(tree)])
+
+
+def against(servers_: list[Server], source: Path, revision: str) -> list[Server]:
+    """The same servers running the code of ``revision`` (its ``src`` first on the import path).
+
+    The environment (the virtualenv's libraries) is this checkout's: a revision whose
+    dependencies differ from the lock file's is not comparable this way.
+    """
+    return [
+        replace(server, name=f"{server.name} @ {revision}", env={**server.env, "PYTHONPATH": str(source)})
+        for server in servers_
+    ]
+
+
 def side_by_side(
     args: argparse.Namespace, home: Path, model_file: Path, postgres_url: str | None
 ) -> list[Cell]:
@@ -441,25 +470,41 @@ def side_by_side(
     ``--duration`` seconds, every other round in the opposite order, ``--repeat`` rounds: the two
     sides of each paired ratio are seconds apart. The second logging-off server is the same
     configuration as the first, so its paired ratio shows what this measurement cannot resolve.
+    With ``--against REV``, the logged servers also run the code of git revision ``REV``, in
+    the same rounds: a change is measured against the code before it, not against a figure
+    from another run.
     """
     runs: list[Cell] = []
-    for workers in args.workers:
-        found = servers(home, model_file, workers, postgres_url)
-        off = next(s for s in found if s.name == OFF_ROW)
-        side = [off, replace(off, name=AGAIN_ROW)]
-        side += [s for s in found if s.name in LOGGED_ROWS and wanted(args, s.name)]
-        with ExitStack() as running, Progress(console=console) as progress:
-            turn = [(server, running.enter_context(serving(server))) for server in side]
-            for server, url in turn:
-                load(url, server.body, 16, args.warmup, home)
-            task = progress.add_task(
-                f"{workers} worker(s), side by side", total=args.repeat * len(side) * len(args.connections)
-            )
-            for round_ in range(args.repeat):
-                for connections in args.connections:
-                    for server, url in alternated(turn, round_):
-                        runs.append(measured(args, home, server, url, (workers, connections, round_)))
-                        progress.advance(task)
+    with checked_out(args.against) as source:
+        for workers in args.workers:
+            found = servers(home, model_file, workers, postgres_url)
+            runs += side_by_side_at(args, home, (workers, found), source)
+    return runs
+
+
+def side_by_side_at(
+    args: argparse.Namespace, home: Path, plan: tuple[int, list[Server]], source: Path | None
+) -> list[Cell]:
+    """The side-by-side rounds of ``plan`` (workers, their servers); see :func:`side_by_side`."""
+    workers, found = plan
+    runs: list[Cell] = []
+    off = next(s for s in found if s.name == OFF_ROW)
+    logged = [s for s in found if s.name in LOGGED_ROWS and wanted(args, s.name)]
+    side = [off, replace(off, name=AGAIN_ROW), *logged]
+    if source is not None:
+        side += against(logged, source, args.against)
+    with ExitStack() as running, Progress(console=console) as progress:
+        turn = [(server, running.enter_context(serving(server))) for server in side]
+        for server, url in turn:
+            load(url, server.body, 16, args.warmup, home)
+        task = progress.add_task(
+            f"{workers} worker(s), side by side", total=args.repeat * len(side) * len(args.connections)
+        )
+        for round_ in range(args.repeat):
+            for connections in args.connections:
+                for server, url in alternated(turn, round_):
+                    runs.append(measured(args, home, server, url, (workers, connections, round_)))
+                    progress.advance(task)
     return runs
 
 
@@ -518,6 +563,11 @@ class Paired(NamedTuple):
 def again_cell(by_key: Mapping[Any, Cell], *where: int) -> Cell | None:
     """The second logging-off server's cell at ``where`` (side by side only)."""
     return by_key.get((AGAIN_ROW, *where))
+
+
+def named_cell(name: str) -> Callable[..., Cell | None]:
+    """A ``pick`` for :func:`logging_costs`: the cell of the row called ``name``."""
+    return lambda by_key, *where: by_key.get((name, *where))
 
 
 def logging_costs(
@@ -590,6 +640,25 @@ def targets(cells: list[Cell], runs: list[Cell]) -> None:
             parts.append(describe_noise(noise[(workers, connections)]))
         parts.append(f"p99 {ours.p99_ms:.1f} ms (target < 15 ms at 16 connections)")
         console.print(", ".join(parts))
+    compare_revisions(cells, runs)
+
+
+def compare_revisions(cells: list[Cell], runs: list[Cell]) -> None:
+    """The logging cost of each ``--against`` row, beside the current code's in the same rounds."""
+    by_key = {(c.server, c.workers, c.connections): c for c in cells}
+    for row in sorted({c.server for c in cells if " @ " in c.server}):
+        current = row.split(" @ ")[0]
+        theirs = logging_costs(runs, named_cell(row))
+        ours = logging_costs(runs, named_cell(current))
+        for workers, connections in sorted(theirs):
+            before = statistics.median(p.cost for p in theirs[(workers, connections)])
+            mine = ours.get((workers, connections))
+            now = f"{statistics.median(p.cost for p in mine):.0%}" if mine else "not measured"
+            cell = by_key[(row, workers, connections)]
+            console.print(
+                f"{workers} worker(s), {connections} connections: {row}: logging costs {before:.0%} "
+                f"against logging off in the same rounds (this checkout: {now}), p99 {cell.p99_ms:.1f} ms"
+            )
 
 
 def report(cells: list[Cell]) -> None:
@@ -662,6 +731,13 @@ def main() -> None:
         help="measure the logging cost only: logging off, a second logging-off server and the logged "
         "servers run at once and wrk alternates between them, --duration seconds each, --repeat "
         "rounds (for example --repeat 20 --duration 2)",
+    )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="with --side-by-side: also serve the logged configurations from git revision REV (a "
+        "temporary worktree, its src first on the import path), to measure a change against the code "
+        "before it in the same rounds",
     )
     parser.add_argument(
         "--servers", nargs="+", default=[], help="only the rows whose name holds one of these words"
