@@ -744,6 +744,8 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the measurements to this file")
     args = parser.parse_args()
+    if args.against and not args.side_by_side:
+        parser.error("--against compares revisions in the side-by-side rounds: add --side-by-side")
     plan = side_by_side if args.side_by_side else measure
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: bash scripts/system-deps.sh bench (apt-get install -y wrk)")
