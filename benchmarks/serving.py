@@ -333,6 +333,8 @@ REASONS_ROW = "usine, logged, 3 reason codes"
 FLOOR_ROW = "HTTP floor (constant, uvicorn)"
 OFF_ROW = "usine, logging off"
 AGAIN_ROW = "usine, logging off (again)"
+AT_REVISION = " @ "
+"""Joins a row's name to the revision it was served from (``--against``)."""
 LOGGED_ROWS = ("usine, log to PostgreSQL", "usine, log to SQLite")
 BENTO_ROW = "BentoML (adaptive batching)"
 LUA = """wrk.method = "POST"
@@ -455,7 +457,11 @@ def against(servers_: list[Server], source: Path, revision: str) -> list[Server]
     dependencies differ from the lock file's is not comparable this way.
     """
     return [
-        replace(server, name=f"{server.name} @ {revision}", env={**server.env, "PYTHONPATH": str(source)})
+        replace(
+            server,
+            name=f"{server.name}{AT_REVISION}{revision}",
+            env={**server.env, "PYTHONPATH": str(source)},
+        )
         for server in servers_
     ]
 
@@ -477,16 +483,16 @@ def side_by_side(
     runs: list[Cell] = []
     with checked_out(args.against) as source:
         for workers in args.workers:
-            found = servers(home, model_file, workers, postgres_url)
-            runs += side_by_side_at(args, home, (workers, found), source)
+            runs += side_by_side_at(
+                args, home, workers, servers(home, model_file, workers, postgres_url), source
+            )
     return runs
 
 
 def side_by_side_at(
-    args: argparse.Namespace, home: Path, plan: tuple[int, list[Server]], source: Path | None
+    args: argparse.Namespace, home: Path, workers: int, found: list[Server], source: Path | None
 ) -> list[Cell]:
-    """The side-by-side rounds of ``plan`` (workers, their servers); see :func:`side_by_side`."""
-    workers, found = plan
+    """The side-by-side rounds of the servers ``found`` at ``workers`` workers; see :func:`side_by_side`."""
     runs: list[Cell] = []
     off = next(s for s in found if s.name == OFF_ROW)
     logged = [s for s in found if s.name in LOGGED_ROWS and wanted(args, s.name)]
@@ -560,11 +566,6 @@ class Paired(NamedTuple):
     logged_split: str
 
 
-def again_cell(by_key: Mapping[Any, Cell], *where: int) -> Cell | None:
-    """The second logging-off server's cell at ``where`` (side by side only)."""
-    return by_key.get((AGAIN_ROW, *where))
-
-
 def named_cell(name: str) -> Callable[..., Cell | None]:
     """A ``pick`` for :func:`logging_costs`: the cell of the row called ``name``."""
     return lambda by_key, *where: by_key.get((name, *where))
@@ -576,7 +577,7 @@ def logging_costs(
     """Throughput lost to logging, ``1 - logged / logging off``, per workers and connections: one per round.
 
     ``pick`` finds the other side: by default the logged cell (PostgreSQL, else SQLite); with
-    :func:`again_cell`, the same ratio between two logging-off servers. Both sides of each ratio
+    ``named_cell(AGAIN_ROW)``, the same ratio between two logging-off servers. Both sides of each ratio
     are measured in the same round (minutes apart, or seconds side by side), so a slow spell of
     the shared machine weighs on both: the median of these paired ratios swings less than the
     ratio of the two medians.
@@ -622,7 +623,7 @@ def targets(cells: list[Cell], runs: list[Cell]) -> None:
     """The issue's targets, per workers and connections: floor share, logging cost, p99."""
     by_key = {(c.server, c.workers, c.connections): c for c in cells}
     costs = logging_costs(runs)
-    noise = logging_costs(runs, again_cell)
+    noise = logging_costs(runs, named_cell(AGAIN_ROW))
     for workers, connections in sorted({(c.workers, c.connections) for c in cells}):
         ours = logged_cell(by_key, workers, connections)
         if ours is None:
@@ -646,8 +647,8 @@ def targets(cells: list[Cell], runs: list[Cell]) -> None:
 def compare_revisions(cells: list[Cell], runs: list[Cell]) -> None:
     """The logging cost of each ``--against`` row, beside the current code's in the same rounds."""
     by_key = {(c.server, c.workers, c.connections): c for c in cells}
-    for row in sorted({c.server for c in cells if " @ " in c.server}):
-        current = row.split(" @ ")[0]
+    for row in sorted({c.server for c in cells if AT_REVISION in c.server}):
+        current = row.split(AT_REVISION)[0]
         theirs = logging_costs(runs, named_cell(row))
         ours = logging_costs(runs, named_cell(current))
         for workers, connections in sorted(theirs):
