@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from usine import __version__, log_privacy
 from usine.adapters.db.api_keys import SqlApiKeyStore
+from usine.adapters.db.copy_log import CopyLog
 from usine.adapters.db.engine import make_engine
 from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
@@ -116,7 +117,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await run_in_threadpool(holder.load_from, registry)
     log = SqlPredictionLog(engine)
-    writer = PredictionWriter(log, Spool(settings.spool_dir), _writer_policy(settings))
+    copier = CopyLog.of(engine, settings.database_timeout_s)
+    writer = PredictionWriter(log, Spool(settings.spool_dir), _writer_policy(settings), copier)
     writer.start()
     batcher = MicroBatcher(settings.max_batch_records, settings.max_batch_wait_ms / 1000.0)
     app.state.claims = await run_in_threadpool(open_claims, settings, engine)
@@ -156,7 +158,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await follower
         await shadow.close()
         await batcher.close()
-        await run_in_threadpool(writer.close)
+        await writer.aclose()
         engine.dispose()
         forget_this_process(settings.prometheus_multiproc_dir)
         limits.restore_original_limits()

@@ -1,8 +1,11 @@
 """The prediction log off the hot path: a bounded queue drained by a background writer.
 
-A response never waits for the database. Scored records are queued in memory and a writer
-thread stores them in bulk: one transaction of up to ``batch_records``, when a full batch is
-queued or at the latest ``flush_interval`` after the previous write.
+A response never waits for the database. Scored records are queued in memory and stored in
+bulk: one transaction of up to ``batch_records``, when a full batch is queued or at the latest
+``flush_interval`` after the previous write. On PostgreSQL, in the server, a task on the event
+loop stores them with ``COPY`` (:class:`CopyLog`, which says why not a thread); otherwise the
+writer thread stores them with a multi-row insert. The thread also replays the spool and
+stores the statistics below.
 
 * **Queue full** (the database is slower than the traffic): the records of that request
   are appended to the durable spool at once, by the request itself; nothing is dropped.
@@ -23,16 +26,18 @@ queued or at the latest ``flush_interval`` after the previous write.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
+from usine.adapters.db.copy_log import CopyLog
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.spool import Spool
 from usine.domain.predictions import PredictionRecord, Rejection, ShadowScore, SpooledFeedback
@@ -121,13 +126,18 @@ class PredictionWriter:
         log: the database prediction log.
         spool: the local spool used while the database is unreachable or the queue is full.
         policy: queue capacity, batch size and intervals.
+        copier: PostgreSQL's ``COPY`` from the event loop; ``None``: the thread stores the
+            predictions with ``log``.
 
     """
 
-    def __init__(self, log: SqlPredictionLog, spool: Spool, policy: WriterPolicy) -> None:
+    def __init__(
+        self, log: SqlPredictionLog, spool: Spool, policy: WriterPolicy, copier: CopyLog | None = None
+    ) -> None:
         self.log = log
         self.spool = spool
         self.policy = policy
+        self.copier = copier
         # The request path only appends a request's list of records under a plain lock: no
         # record-by-record work, no index, no metric. The writer takes whole lists.
         self._queue: deque[Queued] = deque()
@@ -136,6 +146,9 @@ class PredictionWriter:
         self._taken = 0  # records ever taken by the writer (under _queue_lock)
         self._in_flight: list[PredictionRecord] = []  # taken, not stored yet (under _queue_lock)
         self._wake = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None  # with a copier: where it stores
+        self._loop_wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
         self._rejections = HeldStatistics[Rejection](REJECTIONS_HELD, lambda _: REJECTIONS_DROPPED.inc())
         self._shadow = HeldStatistics[ShadowScore](
             SHADOW_HELD, lambda score: SHADOW_SKIPPED.labels(score.model_name, "dropped").inc()
@@ -151,8 +164,16 @@ class PredictionWriter:
         self._thread = threading.Thread(target=self._run, name="usine-log-writer", daemon=True)
 
     def start(self) -> None:
-        """Start the writer; spool files left by earlier processes are replayed first."""
+        """Start the writer; spool files left by earlier processes are replayed first.
+
+        With a ``copier``, call it on the event loop that serves the requests: a task there
+        stores the predictions, and :meth:`aclose` stops the writer.
+        """
         self.spool.recover_claims()
+        if self.copier is not None:
+            self._loop = asyncio.get_running_loop()
+            self._loop_task = self._loop.create_task(self._copy_on_loop(self.copier), name="usine-log-copier")
+            self._loop_task.add_done_callback(_report_stop)
         self._thread.start()
 
     def submit(self, records: list[PredictionRecord]) -> None:
@@ -172,9 +193,9 @@ class PredictionWriter:
             logger.warning("prediction queue full: %d records spooled", len(records))
         elif depth >= self.policy.batch_records:
             # The writer is woken only for a full batch; otherwise it comes by itself every
-            # flush interval. Waking it per request costs GIL hand-overs on the hot path and
+            # flush interval. Waking it per request costs hand-overs on the hot path and
             # makes one transaction per request.
-            self._wake.set()
+            self._wake_writers()
 
     def reject(self, rejection: Rejection) -> None:
         """Queue a refused or failed request for the log (the oldest is dropped beyond the bound)."""
@@ -205,17 +226,23 @@ class PredictionWriter:
             target = self._queued
         with self._settled_changed:
             self._flush_target = max(self._flush_target, target)
-        self._wake.set()
+        self._wake_writers()
         with self._settled_changed:
             return self._settled_changed.wait_for(lambda: self._settled >= target, timeout=timeout_s)
 
     def close(self, timeout_s: float = 30.0) -> None:
-        """Store what is queued, then stop the writer thread."""
+        """Store what is queued, then stop the writer thread (see :meth:`aclose` with a copier)."""
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout=timeout_s)
-        if not self._thread.is_alive():
-            self.log.close_bulk()
+
+    async def aclose(self, timeout_s: float = 30.0) -> None:
+        """Store what is queued, then stop the writer; on the event loop :meth:`start` ran on."""
+        if self._loop_task is not None:
+            self._stopping = True
+            self._loop_wake.set()
+            await asyncio.wait([self._loop_task], timeout=timeout_s)
+        await asyncio.to_thread(self.close, timeout_s)
 
     def erase_spooled(self, prediction_id: str) -> int:
         """Remove a prediction from the spool, never while this process replays it; returns how many."""
@@ -227,35 +254,70 @@ class PredictionWriter:
         """Whether the last attempt to reach the database failed."""
         return self._database_down
 
+    def _wake_writers(self) -> None:
+        """Have the thread, and the loop's task if there is one, look at the queue now."""
+        self._wake.set()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop_wake.set)
+
     def _run(self) -> None:
         while True:
-            batch = self._next_batch()
-            if batch is None:
-                self._store_statistics()
-                return
-            if batch.records:
-                self._store(batch)
+            if self.copier is None:
+                batch = self._next_batch()
+                if batch is None:
+                    break
+                if batch.records:
+                    self._store(batch)
+            elif self._paused_until_stopping():
+                break
             self._replay_when_due()
             self._store_statistics()
+        self._store_statistics()
+
+    def _paused_until_stopping(self) -> bool:
+        """Wait a flush interval, or until woken; whether the writer is stopping."""
+        self._wake.clear()
+        if not self._stopping:
+            self._wake.wait(timeout=self.policy.flush_interval_s)
+        return self._stopping
 
     def _next_batch(self) -> Queued | None:
         """The next batch: its oldest time and its records (``None`` once stopped and drained).
 
         It is taken when a full one is queued, a flush or the shutdown asks, or a flush interval
         after the previous one. Batches are spaced by the flush interval even when records keep
-        coming: a transaction costs the writer's share of the GIL a fixed amount, so one per
-        handful of records would take that from the event loop hundreds of times a second.
+        coming: a transaction has a fixed cost for the writer, so one per handful of records
+        would take that from the serving process hundreds of times a second.
         """
         due = self._last_batch + self.policy.flush_interval_s
         while True:
             self._wake.clear()
             stopping = self._stopping  # read before the queue: what was queued before stopping is taken
-            if stopping or self._depth() >= self.policy.batch_records or self._flush_wanted():
-                break
-            remaining = due - time.monotonic()
+            remaining = self._wait_before(due, stopping)
             if remaining <= 0:
-                break
+                return self._next_taken(stopping)
             self._wake.wait(timeout=remaining)
+
+    async def _next_batch_on_loop(self) -> Queued | None:
+        """:meth:`_next_batch`, awaited on the event loop."""
+        due = self._last_batch + self.policy.flush_interval_s
+        while True:
+            self._loop_wake.clear()
+            stopping = self._stopping
+            remaining = self._wait_before(due, stopping)
+            if remaining <= 0:
+                return self._next_taken(stopping)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._loop_wake.wait(), remaining)
+
+    def _wait_before(self, due: float, stopping: bool) -> float:
+        """Seconds to wait before taking the next batch, due at ``due``; 0 or less: take it now."""
+        if stopping or self._depth() >= self.policy.batch_records or self._flush_wanted():
+            return 0.0
+        return due - time.monotonic()
+
+    def _next_taken(self, stopping: bool) -> Queued | None:
+        """Take the next batch (``None`` once stopping and drained)."""
         self._last_batch = time.monotonic()
         batch = self._take(self.policy.batch_records)
         return None if stopping and not batch.records else batch
@@ -272,7 +334,7 @@ class PredictionWriter:
         """Queued requests, oldest first, until they hold ``most`` records or more, as one batch.
 
         A request's records are never split, so a batch may hold up to one request's records
-        beyond ``most``. They stay readable (:meth:`pending`) until :meth:`_store` is done.
+        beyond ``most``. They stay readable (:meth:`pending`) until they are settled (stored or spooled).
         """
         stamp = time.monotonic()
         with self._queue_lock:
@@ -287,17 +349,44 @@ class PredictionWriter:
         return batch
 
     def _store(self, batch: Queued) -> None:
-        records = batch.records
+        """Store a batch from the thread: inserted (stored ids skipped), or spooled."""
         if not self._database_down:
             try:
-                self.log.append_fresh(records)
-                LOG_RECORDS.labels("written").inc(len(records))
-                LOG_WRITER_LAG.set(time.monotonic() - batch.stamp)
+                self.log.add_new(batch.records)
+                self._written(batch)
             except Exception as exc:  # any driver error: the database is unreachable for now
                 self._went_down(exc)
         if self._database_down:
-            self.spool.append(records)
-            LOG_RECORDS.labels("spooled").inc(len(records))
+            self._spool(batch.records)
+        self._settle(batch.records)
+
+    async def _copy_on_loop(self, copier: CopyLog) -> None:
+        """Store every batch with ``copier`` until the writer stops; the task on the loop."""
+        while (batch := await self._next_batch_on_loop()) is not None:
+            if not batch.records:
+                continue
+            if not self._database_down:
+                try:
+                    await copier.append(batch.records)
+                    self._written(batch)
+                except Exception as exc:  # any driver error, or a stored id: spooled, replayed
+                    self._went_down(exc)
+            if self._database_down:
+                await asyncio.to_thread(self._spool, batch.records)
+            self._settle(batch.records)
+        await copier.close()
+
+    @staticmethod
+    def _written(batch: Queued) -> None:
+        LOG_RECORDS.labels("written").inc(len(batch.records))
+        LOG_WRITER_LAG.set(time.monotonic() - batch.stamp)
+
+    def _spool(self, records: list[PredictionRecord]) -> None:
+        self.spool.append(records)
+        LOG_RECORDS.labels("spooled").inc(len(records))
+
+    def _settle(self, records: list[PredictionRecord]) -> None:
+        """The batch is stored or spooled: no longer pending, and counted for :meth:`flush`."""
         with self._queue_lock:
             self._in_flight = []
         with self._settled_changed:
@@ -370,3 +459,9 @@ class PredictionWriter:
             logger.info("prediction log reachable again")
         self._database_down = False
         self._next_retry = time.monotonic() + self.policy.retry_interval_s
+
+
+def _report_stop(task: asyncio.Task[None]) -> None:
+    """Log why the loop's copier stopped, if it was not asked to (then the queue fills and spills)."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("prediction log copier stopped: %r", error, exc_info=error)

@@ -3,8 +3,7 @@
 import subprocess
 import sys
 import time
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -167,52 +166,6 @@ def test_a_batch_is_stored_all_or_nothing(log: SqlPredictionLog, engine: Engine)
     with pytest.raises(IntegrityError):
         log.add([record(2), record(1)])
     assert count(engine, PredictionRow) == 1
-
-
-def test_the_writers_fast_path_stores_records_exactly_and_a_stored_id_fails_the_batch(
-    log: SqlPredictionLog, engine: Engine
-) -> None:
-    paris = timezone(timedelta(hours=1))
-    late = replace(
-        record(2),
-        created_at=NOW.astimezone(paris),
-        caller="web\tfront\\end\r\n\x01",
-        inputs={"note": 'tab\there, line\nbreak, \\N, back\\slash, "quoted", é 漢 🙂', "amount": 1e-7},
-        score=0.1 + 0.2,
-    )
-    log.append_fresh([record(1), late])
-    assert log.get(record(1).id).record == record(1)
-    stored = log.get(late.id).record
-    assert stored == late
-    assert stored.created_at.utcoffset() == timedelta(0)
-    if engine.dialect.name == "postgresql":  # COPY: all or nothing
-        with pytest.raises(Exception, match=r"(?i)duplicate key"):
-            log.append_fresh([record(3), record(1)])
-        assert count(engine, PredictionRow) == 2
-        log.add_new([record(3), record(1)])  # the spool's replay stores what is missing, once
-    else:  # the multi-row insert skips stored ids
-        log.append_fresh([record(3), record(1)])
-    assert count(engine, PredictionRow) == 3
-
-
-@pytest.mark.postgres
-def test_the_writers_held_connection_is_replaced_when_the_server_dropped_it(postgres_url: str) -> None:
-    engine = make_engine(postgres_url)  # the connection held for COPY is PostgreSQL's
-    upgrade(engine)
-    log = SqlPredictionLog(engine)
-    log.append_fresh([record(1)])
-    with engine.connect() as connection:  # the server ends every other session (a restart, an idle timeout)
-        ended = connection.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar_one()
-    assert ended >= 1
-    log.append_fresh([record(2)])
-    assert count(engine, PredictionRow) == 2
-    log.close_bulk()
-    engine.dispose()
 
 
 def test_ping_answers_on_a_reachable_database(log: SqlPredictionLog) -> None:

@@ -1,5 +1,6 @@
 """The background writer on a real SQLite file and a real PostgreSQL database."""
 
+import asyncio
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -7,6 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from support import wait_until
+from usine.adapters.db.copy_log import CopyLog
+from usine.adapters.db.engine import make_engine
+from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.db.tables import PredictionRow
 from usine.adapters.spool import Spool
@@ -39,11 +44,13 @@ def request(size: int) -> list[PredictionRecord]:
     ]
 
 
-def writer(engine: Engine, tmp_path: Path, batch_records: int, flush_interval_s: float) -> PredictionWriter:
+def writer(
+    engine: Engine, tmp_path: Path, batch_records: int, flush_interval_s: float, copier: CopyLog | None = None
+) -> PredictionWriter:
     policy = WriterPolicy(
         capacity=100_000, batch_records=batch_records, flush_interval_s=flush_interval_s, retry_interval_s=5
     )
-    return PredictionWriter(SqlPredictionLog(engine), Spool(tmp_path / "spool"), policy)
+    return PredictionWriter(SqlPredictionLog(engine), Spool(tmp_path / "spool"), policy, copier)
 
 
 def stored(engine: Engine) -> list[PredictionRecord]:
@@ -99,3 +106,33 @@ def test_closing_stores_what_is_queued(engine: Engine, tmp_path: Path) -> None:
     log_writer.submit(records)
     log_writer.close()
     assert sorted(stored(engine), key=lambda r: r.id) == sorted(records, key=lambda r: r.id)
+
+
+def by_id(records: list[PredictionRecord]) -> list[PredictionRecord]:
+    return sorted(records, key=lambda r: r.id)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_event_loop_copies_full_batches_at_once_flushes_and_drains_at_close(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    # No flush interval to speak of: only a full batch, a flush or the close store anything.
+    log_writer = writer(engine, tmp_path, 4, 3_600, CopyLog.of(engine, timeout_s=5))
+    full, partial, last = request(5), request(2), request(3)
+
+    async def scenario() -> None:
+        log_writer.start()  # on the loop, as the server's start-up does
+        log_writer.submit(full)
+        await asyncio.to_thread(wait_until, lambda: len(stored(engine)) == 5, "a full batch copied")
+        log_writer.submit(partial)
+        assert log_writer.pending(partial[0].id) == partial[0]
+        assert await asyncio.to_thread(log_writer.flush, 30)  # as feedback does, from a worker thread
+        assert by_id(stored(engine)) == by_id(full + partial)
+        log_writer.submit(last)
+        await log_writer.aclose()
+
+    asyncio.run(scenario())
+    assert by_id(stored(engine)) == by_id(full + partial + last)
+    engine.dispose()

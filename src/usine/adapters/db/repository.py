@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 from sqlalchemy import Engine, Insert, delete, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import PoolProxiedConnection
 
-from usine.adapters.db.copy_text import COLUMNS, copy_text
 from usine.adapters.db.tables import (
     FeedbackRow,
     PredictionRow,
@@ -39,7 +36,6 @@ class SqlPredictionLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._bulk: PoolProxiedConnection | None = None
 
     def add(self, records: list[PredictionRecord]) -> None:
         """Insert the records in one transaction (all or none)."""
@@ -57,57 +53,6 @@ class SqlPredictionLog:
             return
         with self.engine.begin() as connection:
             connection.execute(self._insert_ignoring_existing(PredictionRow, "id"), _rows(records))
-
-    def append_fresh(self, records: list[PredictionRecord]) -> None:
-        """Store new records (ids not stored yet) in one transaction, as fast as the backend allows.
-
-        The background writer's path. On PostgreSQL the rows are sent with ``COPY``, as one
-        block of text (:func:`copy_text`); elsewhere this is :meth:`add_new`. A record stored
-        already makes the whole ``COPY`` fail: the writer then spools the batch, and the
-        spool's replay (:meth:`add_new`) stores each record once.
-        """
-        if not records:
-            return
-        if self.engine.dialect.name != "postgresql":
-            self.add_new(records)
-            return
-        statement = f"COPY {PredictionRow.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
-        data = copy_text(records)
-        reused = self._bulk is not None
-        try:
-            self._copy(statement, data)
-        except psycopg.OperationalError:  # _copy dropped the connection
-            if not reused:
-                raise
-            self._copy(statement, data)  # the held connection had gone stale: once more on a new one
-
-    def _copy(self, statement: str, data: bytes) -> None:
-        """Run one ``COPY ... FROM STDIN`` on the writer's own connection; it is dropped on failure.
-
-        The connection is held between batches, in autocommit (a ``COPY`` is its own
-        all-or-nothing transaction): a checkout from the pool, with its liveness ping, and the
-        isolation level set and reset, cost the writer thread more CPU per batch than a
-        hundred rows of text; and each round trip spared is one GIL hand-over less.
-        """
-        if self._bulk is None:
-            self._bulk = self.engine.raw_connection()
-            self._bulk.driver_connection.autocommit = True  # type: ignore[union-attr]
-        driver = self._bulk.driver_connection
-        try:
-            with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-                copy.write(data)
-        except Exception:
-            self.close_bulk()
-            raise
-
-    def close_bulk(self) -> None:
-        """Close the connection :meth:`append_fresh` holds, if any (at shutdown, or once broken)."""
-        if self._bulk is None:
-            return
-        bulk, self._bulk = self._bulk, None
-        bulk.detach()  # never back in the pool: it is in autocommit, or broken
-        with suppress(Exception):
-            bulk.close()
 
     def add_shadow(self, scores: list[ShadowScore]) -> None:
         """Store challenger scores (shadow mode) in one transaction; one per prediction is kept."""

@@ -1,0 +1,85 @@
+"""The prediction log's fast path on PostgreSQL: ``COPY`` from the serving process's event loop.
+
+The writer's batches are sent as one block of ``COPY`` text (:func:`copy_text`) on a
+connection held between batches, in autocommit (a ``COPY`` is its own all-or-nothing
+transaction), with psycopg's asynchronous driver, by a task on the event loop that serves
+the requests. A thread doing the same shares the GIL with the event loop: each batch handed
+the GIL back and forth between the cores (the network waits release it), and the records,
+made on the event loop's core, were freed on the writer's. Measured side by side against that
+thread (``benchmarks/serving.py``; docs/serving.md, session 13) it cost the serving process
+and the machine more CPU per logged request than the same work done on the loop.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+import psycopg
+from sqlalchemy import Engine
+
+from usine.adapters.db.copy_text import COLUMNS, copy_text
+from usine.adapters.db.tables import PredictionRow
+from usine.domain.predictions import PredictionRecord
+
+STATEMENT = f"COPY {PredictionRow.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
+
+
+class CopyLog:
+    """Appends predictions to PostgreSQL's ``predictions`` with ``COPY``, without blocking the loop.
+
+    Args:
+        conninfo: a libpq connection string or URL.
+        timeout_s: the longest a connection attempt may take.
+
+    """
+
+    def __init__(self, conninfo: str, timeout_s: float) -> None:
+        self.conninfo = conninfo
+        self.timeout_s = timeout_s
+        self._connection: psycopg.AsyncConnection | None = None
+
+    @classmethod
+    def of(cls, engine: Engine, timeout_s: float) -> CopyLog | None:
+        """The fast path to the database ``engine`` names; ``None`` unless it is PostgreSQL."""
+        if engine.dialect.name != "postgresql":
+            return None
+        return cls(engine.url.set(drivername="postgresql").render_as_string(hide_password=False), timeout_s)
+
+    async def append(self, records: list[PredictionRecord]) -> None:
+        """Store new records (ids not stored yet), all or none.
+
+        A record stored already fails the whole ``COPY``: the writer then spools the batch,
+        and the spool's replay (an insert that skips stored ids) stores each record once. If
+        the held connection was dropped by the server (a restart, an idle timeout), the batch
+        is sent once more on a new one.
+        """
+        if not records:
+            return
+        data = copy_text(records)
+        reused = self._connection is not None
+        try:
+            await self._copy(data)
+        except psycopg.OperationalError:  # _copy dropped the connection
+            if not reused:
+                raise
+            await self._copy(data)
+
+    async def _copy(self, data: bytes) -> None:
+        """One ``COPY ... FROM STDIN`` on the held connection; it is dropped on failure."""
+        if self._connection is None:
+            self._connection = await psycopg.AsyncConnection.connect(
+                self.conninfo, autocommit=True, connect_timeout=max(1, round(self.timeout_s))
+            )
+        try:
+            async with self._connection.cursor() as cursor, cursor.copy(STATEMENT) as copy:
+                await copy.write(data)
+        except Exception:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the held connection, if any (at shutdown, or once broken)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with suppress(Exception):  # a broken connection may fail to say goodbye
+                await connection.close()

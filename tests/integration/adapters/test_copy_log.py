@@ -1,0 +1,86 @@
+"""PostgreSQL's fast path for the prediction log: COPY from the event loop, on a real server."""
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta, timezone
+
+import pytest
+from sqlalchemy import Engine, text
+
+from integration.adapters.test_prediction_log import NOW, count, record
+from usine.adapters.db.copy_log import CopyLog
+from usine.adapters.db.engine import make_engine
+from usine.adapters.db.migrate import upgrade
+from usine.adapters.db.repository import SqlPredictionLog
+from usine.adapters.db.tables import PredictionRow
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def engine(postgres_url: str) -> Iterator[Engine]:
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def copier(engine: Engine) -> CopyLog:
+    found = CopyLog.of(engine, timeout_s=5)
+    assert found is not None
+    return found
+
+
+def test_copied_records_read_back_exactly_and_a_stored_id_fails_the_whole_batch(engine: Engine) -> None:
+    paris = timezone(timedelta(hours=1))
+    late = replace(
+        record(2),
+        created_at=NOW.astimezone(paris),
+        caller="web\tfront\\end\r\n\x01",
+        inputs={"note": 'tab\there, line\nbreak, \\N, back\\slash, "quoted", é 漢 🙂', "amount": 1e-7},
+        score=0.1 + 0.2,
+    )
+    copy = copier(engine)
+
+    async def scenario() -> str:
+        await copy.append([record(1), late])
+        try:
+            await copy.append([record(3), record(1)])
+        except Exception as exc:  # COPY is all or nothing
+            return str(exc)
+        finally:
+            await copy.close()
+        return "no error"
+
+    assert "duplicate key" in asyncio.run(scenario())
+    log = SqlPredictionLog(engine)
+    assert log.get(record(1).id).record == record(1)
+    stored = log.get(late.id).record
+    assert stored == late
+    assert stored.created_at.utcoffset() == timedelta(0)
+    assert count(engine, PredictionRow) == 2
+    log.add_new([record(3), record(1)])  # the spool's replay stores what is missing, once
+    assert count(engine, PredictionRow) == 3
+
+
+def test_the_held_connection_is_replaced_when_the_server_dropped_it(engine: Engine) -> None:
+    copy = copier(engine)
+
+    async def scenario() -> None:
+        await copy.append([record(1)])
+        with (
+            engine.connect() as connection
+        ):  # the server ends every other session (a restart, an idle timeout)
+            ended = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        assert ended >= 1
+        await copy.append([record(2)])
+        await copy.close()
+
+    asyncio.run(scenario())
+    assert count(engine, PredictionRow) == 2
