@@ -16,8 +16,11 @@ from typing import Any
 import pandas as pd
 import pytest
 import typer
+from sqlalchemy import Engine
 
 from usine import cli
+from usine.adapters.db.engine import make_engine
+from usine.adapters.db.migrate import upgrade
 from usine.adapters.registry import LoggedRun, ModelRegistry
 from usine.cli.schedule import parse_command
 from usine.datasets import dataset_path
@@ -119,3 +122,12 @@ def register_copy_of_version_1(registry: ModelRegistry) -> str:
     """A new version of credit made of version 1's artefacts (as a retraining would add)."""
     first = registry.client.get_model_version("credit", "1")
     return registry.register("credit", LoggedRun(run_id=first.run_id, model_uri=first.source), {})
+
+
+@contextmanager
+def migrated(url: str) -> Iterator[Engine]:
+    """An engine on the database at ``url`` with the schema migrated, disposed afterwards."""
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()

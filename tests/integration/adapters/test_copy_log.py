@@ -1,7 +1,6 @@
 """PostgreSQL's fast path for the prediction log: COPY from the event loop, on a real server."""
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta, timezone
 
@@ -10,20 +9,10 @@ from sqlalchemy import Engine, text
 
 from integration.adapters.test_prediction_log import NOW, count, record
 from usine.adapters.db.copy_log import CopyLog
-from usine.adapters.db.engine import make_engine
-from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.db.tables import PredictionRow
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def engine(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def copier(engine: Engine) -> CopyLog:
@@ -32,7 +21,9 @@ def copier(engine: Engine) -> CopyLog:
     return found
 
 
-def test_copied_records_read_back_exactly_and_a_stored_id_fails_the_whole_batch(engine: Engine) -> None:
+def test_copied_records_read_back_exactly_and_a_stored_id_fails_the_whole_batch(
+    postgres_engine: Engine,
+) -> None:
     paris = timezone(timedelta(hours=1))
     late = replace(
         record(2),
@@ -41,7 +32,7 @@ def test_copied_records_read_back_exactly_and_a_stored_id_fails_the_whole_batch(
         inputs={"note": 'tab\there, line\nbreak, \\N, back\\slash, "quoted", é 漢 🙂', "amount": 1e-7},
         score=0.1 + 0.2,
     )
-    copy = copier(engine)
+    copy = copier(postgres_engine)
 
     async def scenario() -> str:
         await copy.append([record(1), late])
@@ -54,24 +45,23 @@ def test_copied_records_read_back_exactly_and_a_stored_id_fails_the_whole_batch(
         return "no error"
 
     assert "duplicate key" in asyncio.run(scenario())
-    log = SqlPredictionLog(engine)
+    log = SqlPredictionLog(postgres_engine)
     assert log.get(record(1).id).record == record(1)
     stored = log.get(late.id).record
     assert stored == late
     assert stored.created_at.utcoffset() == timedelta(0)
-    assert count(engine, PredictionRow) == 2
+    assert count(postgres_engine, PredictionRow) == 2
     log.add_new([record(3), record(1)])  # the spool's replay stores what is missing, once
-    assert count(engine, PredictionRow) == 3
+    assert count(postgres_engine, PredictionRow) == 3
 
 
-def test_the_held_connection_is_replaced_when_the_server_dropped_it(engine: Engine) -> None:
-    copy = copier(engine)
+def test_the_held_connection_is_replaced_when_the_server_dropped_it(postgres_engine: Engine) -> None:
+    copy = copier(postgres_engine)
 
     async def scenario() -> None:
         await copy.append([record(1)])
-        with (
-            engine.connect() as connection
-        ):  # the server ends every other session (a restart, an idle timeout)
+        # The server ends every other session (a restart, an idle timeout).
+        with postgres_engine.connect() as connection:
             ended = connection.execute(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -83,4 +73,4 @@ def test_the_held_connection_is_replaced_when_the_server_dropped_it(engine: Engi
         await copy.close()
 
     asyncio.run(scenario())
-    assert count(engine, PredictionRow) == 2
+    assert count(postgres_engine, PredictionRow) == 2

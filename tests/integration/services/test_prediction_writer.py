@@ -10,8 +10,6 @@ from sqlalchemy import Engine, select
 
 from support import wait_until
 from usine.adapters.db.copy_log import CopyLog
-from usine.adapters.db.engine import make_engine
-from usine.adapters.db.migrate import upgrade
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.db.tables import PredictionRow
 from usine.adapters.spool import Spool
@@ -114,10 +112,9 @@ def by_id(records: list[PredictionRecord]) -> list[PredictionRecord]:
 
 @pytest.mark.postgres
 def test_on_postgresql_the_event_loop_copies_full_batches_at_once_flushes_and_drains_at_close(
-    postgres_url: str, tmp_path: Path
+    postgres_engine: Engine, tmp_path: Path
 ) -> None:
-    engine = make_engine(postgres_url)
-    upgrade(engine)
+    engine = postgres_engine
     # No flush interval to speak of: only a full batch, a flush or the close store anything.
     log_writer = writer(engine, tmp_path, 4, 3_600, CopyLog.of(engine, timeout_s=5))
     full, partial, last = request(5), request(2), request(3)
@@ -135,4 +132,3 @@ def test_on_postgresql_the_event_loop_copies_full_batches_at_once_flushes_and_dr
 
     asyncio.run(scenario())
     assert by_id(stored(engine)) == by_id(full + partial + last)
-    engine.dispose()

@@ -1,9 +1,9 @@
 """Predictions written as the body of a PostgreSQL ``COPY ... FROM STDIN`` in text format.
 
-The background writer sends each batch as one block of text, made here with a few string
-operations per row, instead of handing psycopg one tuple per row to adapt value by value:
-the writer shares the serving process's GIL with the event loop, and this takes a third off
-its CPU per logged request (in process: 9.0-9.4 -> 5.9-6.4 µs; then 3.5 -> 3.0 µs a record
+The log's ``COPY`` (:mod:`usine.adapters.db.copy_log`) sends each batch as one block of
+text, made here with a few string operations per row, instead of handing psycopg one tuple per
+row to adapt value by value: it runs in the serving process, and this took a third off its
+CPU per logged request (in process: 9.0-9.4 -> 5.9-6.4 µs; then 3.5 -> 3.0 µs a record
 for this function once escapes were searched for once per batch instead of field by field).
 The rules are PostgreSQL's (``COPY`` text format): columns are separated by tabs, rows end
 with a line feed, and a backslash, tab, line feed or carriage return inside a value is
