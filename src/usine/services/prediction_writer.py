@@ -1,11 +1,11 @@
 """The prediction log off the hot path: a bounded queue drained by a background writer.
 
-A response never waits for the database. Scored records are queued in memory and stored in
-bulk: one transaction of up to ``batch_records``, when a full batch is queued or at the latest
-``flush_interval`` after the previous write. On PostgreSQL, in the server, a task on the event
-loop stores them with ``COPY`` (:class:`CopyLog`, which says why not a thread); otherwise the
-writer thread stores them with a multi-row insert. The thread also replays the spool and
-stores the statistics below.
+A response never waits for the database. Scored records are queued in memory and a task on
+the event loop stores them in bulk: one transaction of up to ``batch_records``, when a full
+batch is queued or at the latest ``flush_interval`` after the previous write. On PostgreSQL
+the task sends them with ``COPY`` itself (:class:`CopyLog`, which says why not from a thread);
+on SQLite a worker thread runs the multi-row insert. A housekeeping thread replays the spool
+and stores the statistics below.
 
 * **Queue full** (the database is slower than the traffic): the records of that request
   are appended to the durable spool at once, by the request itself; nothing is dropped.
@@ -126,8 +126,8 @@ class PredictionWriter:
         log: the database prediction log.
         spool: the local spool used while the database is unreachable or the queue is full.
         policy: queue capacity, batch size and intervals.
-        copier: PostgreSQL's ``COPY`` from the event loop; ``None``: the thread stores the
-            predictions with ``log``.
+        copier: PostgreSQL's ``COPY`` from the event loop; ``None``: the predictions are
+            stored with ``log``'s insert, in a worker thread.
 
     """
 
@@ -145,10 +145,10 @@ class PredictionWriter:
         self._queued = 0  # records ever queued (under _queue_lock)
         self._taken = 0  # records ever taken by the writer (under _queue_lock)
         self._in_flight: list[PredictionRecord] = []  # taken, not stored yet (under _queue_lock)
-        self._wake = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None  # with a copier: where it stores
-        self._loop_wake = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # where the predictions are stored
+        self._wake = asyncio.Event()  # the storing task's (set from any thread by _wake_loop)
+        self._storing: asyncio.Task[None] | None = None
+        self._housekeeping_due = threading.Event()
         self._rejections = HeldStatistics[Rejection](REJECTIONS_HELD, lambda _: REJECTIONS_DROPPED.inc())
         self._shadow = HeldStatistics[ShadowScore](
             SHADOW_HELD, lambda score: SHADOW_SKIPPED.labels(score.model_name, "dropped").inc()
@@ -161,19 +161,17 @@ class PredictionWriter:
         self._database_down = False
         self._next_retry = 0.0
         self._replaying = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="usine-log-writer", daemon=True)
+        self._thread = threading.Thread(target=self._housekeep, name="usine-log-housekeeping", daemon=True)
 
     def start(self) -> None:
-        """Start the writer; spool files left by earlier processes are replayed first.
+        """Start the writer on the event loop that serves the requests; :meth:`aclose` stops it.
 
-        With a ``copier``, call it on the event loop that serves the requests: a task there
-        stores the predictions, and :meth:`aclose` stops the writer.
+        Spool files left by earlier processes are replayed first.
         """
         self.spool.recover_claims()
-        if self.copier is not None:
-            self._loop = asyncio.get_running_loop()
-            self._loop_task = self._loop.create_task(self._copy_on_loop(self.copier), name="usine-log-copier")
-            self._loop_task.add_done_callback(_report_stop)
+        self._loop = asyncio.get_running_loop()
+        self._storing = self._loop.create_task(self._store_batches(), name="usine-log-writer")
+        self._storing.add_done_callback(_report_stop)
         self._thread.start()
 
     def submit(self, records: list[PredictionRecord]) -> None:
@@ -195,7 +193,7 @@ class PredictionWriter:
             # The writer is woken only for a full batch; otherwise it comes by itself every
             # flush interval. Waking it per request costs hand-overs on the hot path and
             # makes one transaction per request.
-            self._wake_writers()
+            self._wake_loop()
 
     def reject(self, rejection: Rejection) -> None:
         """Queue a refused or failed request for the log (the oldest is dropped beyond the bound)."""
@@ -226,23 +224,18 @@ class PredictionWriter:
             target = self._queued
         with self._settled_changed:
             self._flush_target = max(self._flush_target, target)
-        self._wake_writers()
+        self._wake_loop()
         with self._settled_changed:
             return self._settled_changed.wait_for(lambda: self._settled >= target, timeout=timeout_s)
 
-    def close(self, timeout_s: float = 30.0) -> None:
-        """Store what is queued, then stop the writer thread (see :meth:`aclose` with a copier)."""
-        self._stopping = True
-        self._wake.set()
-        self._thread.join(timeout=timeout_s)
-
     async def aclose(self, timeout_s: float = 30.0) -> None:
         """Store what is queued, then stop the writer; on the event loop :meth:`start` ran on."""
-        if self._loop_task is not None:
-            self._stopping = True
-            self._loop_wake.set()
-            await asyncio.wait([self._loop_task], timeout=timeout_s)
-        await asyncio.to_thread(self.close, timeout_s)
+        self._stopping = True
+        self._wake.set()
+        self._housekeeping_due.set()
+        if self._storing is not None:
+            await asyncio.wait([self._storing], timeout=timeout_s)
+        await asyncio.to_thread(self._thread.join, timeout_s)
 
     def erase_spooled(self, prediction_id: str) -> int:
         """Remove a prediction from the spool, never while this process replays it; returns how many."""
@@ -254,34 +247,34 @@ class PredictionWriter:
         """Whether the last attempt to reach the database failed."""
         return self._database_down
 
-    def _wake_writers(self) -> None:
-        """Have the thread, and the loop's task if there is one, look at the queue now."""
-        self._wake.set()
+    def _wake_loop(self) -> None:
+        """Have the storing task look at the queue now (from any thread)."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop_wake.set)
+            self._loop.call_soon_threadsafe(self._wake.set)
 
-    def _run(self) -> None:
-        while True:
-            if self.copier is None:
-                batch = self._next_batch()
-                if batch is None:
-                    break
-                if batch.records:
-                    self._store(batch)
-            elif self._paused_until_stopping():
-                break
+    def _housekeep(self) -> None:
+        """The thread: replay the spool when due and store the statistics, until the writer stops."""
+        while not self._paused_until_stopping():
             self._replay_when_due()
             self._store_statistics()
         self._store_statistics()
 
     def _paused_until_stopping(self) -> bool:
         """Wait a flush interval, or until woken; whether the writer is stopping."""
-        self._wake.clear()
+        self._housekeeping_due.clear()
         if not self._stopping:
-            self._wake.wait(timeout=self.policy.flush_interval_s)
+            self._housekeeping_due.wait(timeout=self.policy.flush_interval_s)
         return self._stopping
 
-    def _next_batch(self) -> Queued | None:
+    async def _store_batches(self) -> None:
+        """The storing task: every batch, stored or spooled, until the writer stops and is drained."""
+        while (batch := await self._next_batch()) is not None:
+            if batch.records:
+                await self._store(batch)
+        if self.copier is not None:
+            await self.copier.close()
+
+    async def _next_batch(self) -> Queued | None:
         """The next batch: its oldest time and its records (``None`` once stopped and drained).
 
         It is taken when a full one is queued, a flush or the shutdown asks, or a flush interval
@@ -293,31 +286,13 @@ class PredictionWriter:
         while True:
             self._wake.clear()
             stopping = self._stopping  # read before the queue: what was queued before stopping is taken
-            remaining = self._wait_before(due, stopping)
+            if stopping or self._depth() >= self.policy.batch_records or self._flush_wanted():
+                break
+            remaining = due - time.monotonic()
             if remaining <= 0:
-                return self._next_taken(stopping)
-            self._wake.wait(timeout=remaining)
-
-    async def _next_batch_on_loop(self) -> Queued | None:
-        """:meth:`_next_batch`, awaited on the event loop."""
-        due = self._last_batch + self.policy.flush_interval_s
-        while True:
-            self._loop_wake.clear()
-            stopping = self._stopping
-            remaining = self._wait_before(due, stopping)
-            if remaining <= 0:
-                return self._next_taken(stopping)
+                break
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._loop_wake.wait(), remaining)
-
-    def _wait_before(self, due: float, stopping: bool) -> float:
-        """Seconds to wait before taking the next batch, due at ``due``; 0 or less: take it now."""
-        if stopping or self._depth() >= self.policy.batch_records or self._flush_wanted():
-            return 0.0
-        return due - time.monotonic()
-
-    def _next_taken(self, stopping: bool) -> Queued | None:
-        """Take the next batch (``None`` once stopping and drained)."""
+                await asyncio.wait_for(self._wake.wait(), remaining)
         self._last_batch = time.monotonic()
         batch = self._take(self.policy.batch_records)
         return None if stopping and not batch.records else batch
@@ -348,33 +323,20 @@ class PredictionWriter:
         LOG_QUEUE_DEPTH.set(depth)
         return batch
 
-    def _store(self, batch: Queued) -> None:
-        """Store a batch from the thread: inserted (stored ids skipped), or spooled."""
+    async def _store(self, batch: Queued) -> None:
+        """Store a batch (``COPY``, or the insert in a worker thread), or spool it (in a worker thread)."""
         if not self._database_down:
             try:
-                self.log.add_new(batch.records)
+                if self.copier is not None:
+                    await self.copier.append(batch.records)
+                else:
+                    await asyncio.to_thread(self.log.add_new, batch.records)
                 self._written(batch)
-            except Exception as exc:  # any driver error: the database is unreachable for now
+            except Exception as exc:  # any driver error, or a stored id: spooled, then replayed
                 self._went_down(exc)
         if self._database_down:
-            self._spool(batch.records)
+            await asyncio.to_thread(self._spool, batch.records)
         self._settle(batch.records)
-
-    async def _copy_on_loop(self, copier: CopyLog) -> None:
-        """Store every batch with ``copier`` until the writer stops; the task on the loop."""
-        while (batch := await self._next_batch_on_loop()) is not None:
-            if not batch.records:
-                continue
-            if not self._database_down:
-                try:
-                    await copier.append(batch.records)
-                    self._written(batch)
-                except Exception as exc:  # any driver error, or a stored id: spooled, replayed
-                    self._went_down(exc)
-            if self._database_down:
-                await asyncio.to_thread(self._spool, batch.records)
-            self._settle(batch.records)
-        await copier.close()
 
     @staticmethod
     def _written(batch: Queued) -> None:
@@ -462,6 +424,6 @@ class PredictionWriter:
 
 
 def _report_stop(task: asyncio.Task[None]) -> None:
-    """Log why the loop's copier stopped, if it was not asked to (then the queue fills and spills)."""
+    """Log why the storing task stopped, if it was not asked to (then the queue fills and spills)."""
     if not task.cancelled() and (error := task.exception()) is not None:
-        logger.error("prediction log copier stopped: %r", error, exc_info=error)
+        logger.error("prediction log writer stopped: %r", error, exc_info=error)

@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,11 +58,31 @@ def stored(engine: Engine) -> list[PredictionRecord]:
     return [SqlPredictionLog(engine).get(prediction_id).record for prediction_id in ids]
 
 
+def running(log_writer: PredictionWriter, scenario: Callable[[], Awaitable[None]]) -> None:
+    """Run ``scenario`` on an event loop with the writer started on it, then close the writer.
+
+    ``flush`` blocks until the loop has stored the records, so the scenarios call it from a
+    worker thread, as the server's feedback and erasure routes do.
+    """
+
+    async def run() -> None:
+        log_writer.start()
+        try:
+            await scenario()
+        finally:
+            await log_writer.aclose()
+
+    asyncio.run(run())
+
+
+def by_id(records: list[PredictionRecord]) -> list[PredictionRecord]:
+    return sorted(records, key=lambda r: r.id)
+
+
 def test_requests_queued_from_many_threads_are_all_stored_once_and_a_flush_waits_for_them(
     engine: Engine, tmp_path: Path
 ) -> None:
     log_writer = writer(engine, tmp_path, batch_records=7, flush_interval_s=0.005)
-    log_writer.start()
     sent: list[PredictionRecord] = []
     lock = threading.Lock()
 
@@ -72,42 +93,39 @@ def test_requests_queued_from_many_threads_are_all_stored_once_and_a_flush_waits
             with lock:
                 sent.extend(records)
 
-    clients = [threading.Thread(target=client, args=(60,)) for _ in range(4)]
-    for thread in clients:
-        thread.start()
-    for thread in clients:
-        thread.join()
-    assert log_writer.flush(timeout_s=60)
-    kept = stored(engine)
-    assert sorted(kept, key=lambda r: r.id) == sorted(sent, key=lambda r: r.id)
-    log_writer.close()
+    async def scenario() -> None:
+        await asyncio.gather(*(asyncio.to_thread(client, 60) for _ in range(4)))
+        assert await asyncio.to_thread(log_writer.flush, 60)
+        assert by_id(stored(engine)) == by_id(sent)
+
+    running(log_writer, scenario)
 
 
 def test_a_queued_record_reads_back_until_it_is_stored(engine: Engine, tmp_path: Path) -> None:
     log_writer = writer(engine, tmp_path, batch_records=1_000, flush_interval_s=3_600)
-    log_writer.start()
     first, second = request(3), request(2)
-    log_writer.submit(first)
-    log_writer.submit(second)
-    assert log_writer.pending(second[1].id) == second[1]
-    assert stored(engine) == []
-    assert log_writer.flush(timeout_s=30)
-    assert log_writer.pending(second[1].id) is None
-    assert sorted(stored(engine), key=lambda r: r.id) == sorted(first + second, key=lambda r: r.id)
-    log_writer.close()
+
+    async def scenario() -> None:
+        log_writer.submit(first)
+        log_writer.submit(second)
+        assert log_writer.pending(second[1].id) == second[1]
+        assert stored(engine) == []
+        assert await asyncio.to_thread(log_writer.flush, 30)
+        assert log_writer.pending(second[1].id) is None
+        assert by_id(stored(engine)) == by_id(first + second)
+
+    running(log_writer, scenario)
 
 
 def test_closing_stores_what_is_queued(engine: Engine, tmp_path: Path) -> None:
     log_writer = writer(engine, tmp_path, batch_records=2, flush_interval_s=3_600)
-    log_writer.start()
     records = [record for _ in range(5) for record in request(3)]
-    log_writer.submit(records)
-    log_writer.close()
-    assert sorted(stored(engine), key=lambda r: r.id) == sorted(records, key=lambda r: r.id)
 
+    async def scenario() -> None:
+        log_writer.submit(records)
 
-def by_id(records: list[PredictionRecord]) -> list[PredictionRecord]:
-    return sorted(records, key=lambda r: r.id)
+    running(log_writer, scenario)
+    assert by_id(stored(engine)) == by_id(records)
 
 
 @pytest.mark.postgres
@@ -120,15 +138,13 @@ def test_on_postgresql_the_event_loop_copies_full_batches_at_once_flushes_and_dr
     full, partial, last = request(5), request(2), request(3)
 
     async def scenario() -> None:
-        log_writer.start()  # on the loop, as the server's start-up does
         log_writer.submit(full)
         await asyncio.to_thread(wait_until, lambda: len(stored(engine)) == 5, "a full batch copied")
         log_writer.submit(partial)
         assert log_writer.pending(partial[0].id) == partial[0]
-        assert await asyncio.to_thread(log_writer.flush, 30)  # as feedback does, from a worker thread
+        assert await asyncio.to_thread(log_writer.flush, 30)
         assert by_id(stored(engine)) == by_id(full + partial)
         log_writer.submit(last)
-        await log_writer.aclose()
 
-    asyncio.run(scenario())
+    running(log_writer, scenario)
     assert by_id(stored(engine)) == by_id(full + partial + last)

@@ -34,9 +34,9 @@ def test_a_request_in_flight_during_a_swap_finishes_on_its_version(
     upgrade(engine)
     log = SqlPredictionLog(engine)
     writer = PredictionWriter(log, Spool(tmp_path / "spool"), WriterPolicy(100, 100, 0.05, 1.0))
-    writer.start()
 
     async def scenario() -> tuple[ScoredBatch, ScoredBatch]:
+        writer.start()
         batcher = MicroBatcher(max_records=64, max_wait_s=0.01)
         service = PredictionService(holder, log, writer, batcher, max_records=10)
         in_flight = asyncio.create_task(service.predict("credit", credit_rows(1)[0]))
@@ -45,10 +45,10 @@ def test_a_request_in_flight_during_a_swap_finishes_on_its_version(
         started_after = await service.predict("credit", credit_rows(1)[0])
         finished = await in_flight
         await batcher.close()
+        await writer.aclose()
         return finished, started_after
 
     finished, started_after = asyncio.run(scenario())
-    writer.close()
     assert (finished.model_version, started_after.model_version) == ("1", "2")
     assert log.get(finished.records[0].id).record.model_version == "1"
     assert log.get(started_after.records[0].id).record.model_version == "2"
@@ -73,11 +73,11 @@ def test_a_failing_or_overloaded_challenger_never_touches_the_champion_answer(
     upgrade(engine)
     log = SqlPredictionLog(engine)
     writer = PredictionWriter(log, Spool(tmp_path / "spool"), WriterPolicy(100, 100, 0.05, 1.0))
-    writer.start()
     errors = REGISTRY.get_sample_value("usine_shadow_errors_total", {"model": "credit", "version": "9"}) or 0
     busy = REGISTRY.get_sample_value("usine_shadow_skipped_total", {"model": "credit", "reason": "busy"}) or 0
 
     async def scenario() -> ScoredBatch:
+        writer.start()
         batcher = MicroBatcher(max_records=64, max_wait_s=0.01)
         service = PredictionService(holder, log, writer, batcher, max_records=10)
         answer = await service.predict("credit", credit_rows(3))
@@ -86,10 +86,10 @@ def test_a_failing_or_overloaded_challenger_never_touches_the_champion_answer(
         shadow.submit(champion, broken, credit_rows(3), answer.records)  # 3 records already wait: skipped
         await shadow.close()
         await batcher.close()
+        await writer.aclose()
         return answer
 
     answer = asyncio.run(scenario())
-    writer.close()
     assert [r.model_version for r in answer.records] == ["1", "1", "1"]
     assert (
         REGISTRY.get_sample_value("usine_shadow_errors_total", {"model": "credit", "version": "9"})
