@@ -1,0 +1,77 @@
+"""The logging-cost benchmark: a small real run, and how it pairs each round with logging off."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
+
+
+def benchmark() -> ModuleType:
+    sys.path.insert(0, str(BENCHMARKS))  # the script imports its sibling serving.py
+    try:
+        spec = importlib.util.spec_from_file_location("logging_cost", BENCHMARKS / "logging_cost.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
+
+
+@pytest.mark.postgres
+def test_a_small_run_measures_every_mode_and_postgresql_s_own_cpu(
+    postgres_server: str, tmp_path: Path
+) -> None:
+    figures = tmp_path / "figures.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "logging_cost.py"),
+            "--repeat",
+            "1",
+            "--requests",
+            "320",
+            "--postgres",
+            postgres_server,
+            "--json",
+            str(figures),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = {row["mode"]: row for row in json.loads(figures.read_text())["summary"]}
+    assert list(rows) == ["logging off", "log to SQLite", "log to PostgreSQL"]
+    assert all(row["process_us"] > 0 for row in rows.values())
+    assert rows["log to SQLite"]["database_us"] is None
+    assert rows["log to PostgreSQL"]["database_us"] is not None  # the server's processes were read
+    assert "share" in completed.stdout
+
+
+def test_the_cost_of_logging_is_paired_with_logging_off_in_the_same_round() -> None:
+    cost = benchmark()
+    samples = [
+        cost.Sample(cost.OFF, 0, 100.0, None),
+        cost.Sample(cost.POSTGRES, 0, 110.0, 9.0),
+        cost.Sample(cost.OFF, 1, 200.0, None),  # a slow round: both runs of it are slow
+        cost.Sample(cost.POSTGRES, 1, 212.0, 11.0),
+        cost.Sample(cost.OFF, 2, 102.0, None),
+        cost.Sample(cost.POSTGRES, 2, 113.0, 10.0),
+    ]
+    rows = {row["mode"]: row for row in cost.summary(samples)}
+    logged = rows[cost.POSTGRES]
+    assert logged["added_us"] == 11.0  # the median of 10, 12, 11; not 113 - 102
+    assert logged["database_us"] == 10.0
+    assert logged["total_added_us"] == 21.0
+    assert logged["share"] == pytest.approx(21.0 / 102.0)
+    assert rows[cost.OFF]["added_us"] == 0.0
