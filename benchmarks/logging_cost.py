@@ -41,10 +41,18 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 from rich.progress import Progress
 from rich.table import Table
-from serving import AT_REVISION, RECORD, checked_out, console, postgres_database, register_model
+from serving import (
+    AT_REVISION,
+    PREDICT,
+    RECORD,
+    checked_out,
+    console,
+    postgres_database,
+    register_model,
+    usine_settings,
+)
 
 OFF, SQLITE, POSTGRES = "logging off", "log to SQLite", "log to PostgreSQL"
-PATH = "/1.0.0/models/credit/predictions"
 
 
 @dataclass(frozen=True)
@@ -65,23 +73,12 @@ class Sample:
     process_us: float
     """CPU time of the serving process per request (µs)."""
     database_us: float | None
-    """CPU time of PostgreSQL's processes for the database per request (µs); ``None``: not read."""
+    """PostgreSQL's CPU time for the database per request, one row each (µs); ``None``: not read."""
 
 
 def modes(home: Path, postgres_url: str | None) -> list[Mode]:
-    """Logging off, to SQLite and (given a server) to PostgreSQL, with the benchmark's settings.
-
-    As in the throughput benchmark: no access log, no reason codes, no alias polling, one
-    OpenMP thread.
-    """
-    base = {
-        "USINE_HOME": str(home),
-        "USINE_RELOAD_INTERVAL_S": "0",
-        "USINE_ACCESS_LOG": "false",
-        "USINE_REASON_CODES": "0",
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
+    """Logging off, to SQLite and (given a server) to PostgreSQL, with the throughput benchmark's settings."""
+    base = usine_settings(home)
     found = [
         Mode(
             OFF,
@@ -275,8 +272,8 @@ async def drive(requests: int, concurrency: int) -> dict[str, float | None]:
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": PATH,
-        "raw_path": PATH.encode(),
+        "path": PREDICT,
+        "raw_path": PREDICT.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],

@@ -175,25 +175,31 @@ def postgres_database(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None) -> list[Server]:
-    """Every configuration to measure at ``workers`` workers."""
-    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    base = {
-        **os.environ,
-        "PATH": path,
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
-    # Like the floor (--no-access-log) and the peers (scores only): no access log, no reason codes;
-    # one row shows what three reason codes per prediction cost.
-    usine = {
-        **base,
+PREDICT = "/1.0.0/models/credit/predictions"
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""One numeric thread per process, for every server measured."""
+
+
+def usine_settings(home: Path) -> dict[str, str]:
+    """usine's settings in every benchmark: ``home`` for its files, no alias polling.
+
+    Like the floor (--no-access-log) and the peers (scores only): no access log, no reason
+    codes; one row of this benchmark shows what three reason codes per prediction cost.
+    """
+    return {
+        **ONE_THREAD,
         "USINE_HOME": str(home),
         "USINE_RELOAD_INTERVAL_S": "0",
         "USINE_ACCESS_LOG": "false",
         "USINE_REASON_CODES": "0",
     }
+
+
+def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None) -> list[Server]:
+    """Every configuration to measure at ``workers`` workers."""
+    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    base = {**os.environ, "PATH": path, **ONE_THREAD}
+    usine = {**base, **usine_settings(home)}
     mlflow_env = {**base, "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
     bento_env = {
         **base,
@@ -203,7 +209,7 @@ def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None
         "BENTOML_DO_NOT_TRACK": "true",
     }
     usine_cmd = [str(BIN / "usine"), "serve", "--workers", str(workers), "--port"]
-    predict = "/1.0.0/models/credit/predictions"
+    predict = PREDICT
     found = [
         Server(
             "mlflow models serve",
