@@ -167,7 +167,7 @@ def test_unusable_training_data_stops_before_anything_is_registered(home: Path, 
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     upgraded = run(tmp_path, "db", "upgrade")
     assert upgraded.returncode == 0
-    assert "revision 0005" in upgraded.stdout
+    assert "revision 0006" in upgraded.stdout
 
 
 def test_an_unknown_profile_stops_with_one_line_naming_the_variable(home: Path) -> None:

@@ -117,7 +117,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await run_in_threadpool(holder.load_from, registry)
     log = SqlPredictionLog(engine)
-    copier = CopyLog.of(engine, settings.database_timeout_s)
+    copier = CopyLog.of(engine, settings.database_timeout_s, log.layouts)
     writer = PredictionWriter(log, Spool(settings.spool_dir), _writer_policy(settings), copier)
     writer.start()
     batcher = MicroBatcher(settings.max_batch_records, settings.max_batch_wait_ms / 1000.0)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 
 from integration.adapters.test_prediction_log import NOW, count, record
 from usine.adapters.db.copy_log import CopyLog
+from usine.adapters.db.input_layouts import InputLayouts
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.db.tables import PredictionRow
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.postgres
 
 
 def copier(engine: Engine) -> CopyLog:
-    found = CopyLog.of(engine, timeout_s=5)
+    found = CopyLog.of(engine, timeout_s=5, layouts=InputLayouts(engine))
     assert found is not None
     return found
 

@@ -1,15 +1,18 @@
 """The prediction log on a real SQLite file and a real PostgreSQL database."""
 
+import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import Engine, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from usine.adapters.db.engine import make_engine
@@ -52,7 +55,7 @@ def count(engine: Engine, table: type[PredictionRow] | type[FeedbackRow]) -> int
 
 def test_migrations_create_the_log_and_are_idempotent(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     tables = set(inspect(engine).get_table_names())
     assert {"predictions", "feedback", "alembic_version"} <= tables
 
@@ -80,11 +83,17 @@ def test_the_log_keeps_one_index_besides_its_key_a_brin_on_postgresql(engine: En
         assert "autosummarize='on'" in definition
 
 
+def stored_as_before_layouts(engine: Engine, logged: PredictionRecord) -> None:
+    """Store a prediction as the code before migration 0006 did: its inputs an object."""
+    with engine.begin() as connection:
+        connection.execute(insert(PredictionRow), [vars(logged)])
+
+
 def test_the_index_migration_keeps_the_rows_and_goes_back(database_url: str) -> None:
     engine = make_engine(database_url)
     config = alembic_config(engine)
     command.upgrade(config, "0004")
-    SqlPredictionLog(engine).add([record(1)])
+    stored_as_before_layouts(engine, record(1))
     command.upgrade(config, "0005")
     assert SqlPredictionLog(engine).get(record(1).id).record == record(1)
     command.downgrade(config, "0004")
@@ -118,7 +127,7 @@ def test_processes_upgrading_a_new_database_at_once_all_start(database_url: str)
     ]
     outcomes = [racer.communicate(timeout=240) for racer in racers]
     assert [racer.returncode for racer in racers] == [0] * 4, [err[-400:] for _, err in outcomes]
-    assert [out.strip() for out, _ in outcomes] == ["0005"] * 4
+    assert [out.strip() for out, _ in outcomes] == ["0006"] * 4
 
 
 def test_a_logged_prediction_reads_back_exactly(log: SqlPredictionLog) -> None:
@@ -127,6 +136,56 @@ def test_a_logged_prediction_reads_back_exactly(log: SqlPredictionLog) -> None:
     assert logged.record == record(2)
     assert logged.record.created_at.utcoffset() == timedelta(0)
     assert logged.feedback is None
+
+
+def stored_inputs(engine: Engine, view: str = "predictions") -> dict[str, Any]:
+    """Each row's ``inputs`` column as the database holds it, by prediction id."""
+    with engine.connect() as connection:
+        rows = connection.execute(text(f"SELECT id, inputs FROM {view}")).all()
+    return {id_: json.loads(value) if isinstance(value, str) else value for id_, value in rows}
+
+
+def test_inputs_are_stored_as_values_named_once_per_version_and_read_back_as_objects(
+    log: SqlPredictionLog, engine: Engine
+) -> None:
+    log.add([record(1), record(2)])
+    assert stored_inputs(engine)[record(2).id] == [32, "own", 1234.5]
+    with engine.connect() as connection:
+        layouts = connection.execute(text("SELECT model_name, model_version, features FROM input_layouts"))
+        assert [(n, v, json.loads(f) if isinstance(f, str) else f) for n, v, f in layouts] == [
+            ("credit", "3", ["age_in_years", "housing", "credit_amount"])
+        ]
+    # A reader in another process, and SQL through the view, see the object.
+    assert SqlPredictionLog(engine).get(record(2).id).record == record(2)
+    assert stored_inputs(engine, "prediction_inputs")[record(2).id] == record(2).inputs
+
+
+def test_inputs_not_in_the_stored_layout_are_stored_as_the_object_they_are(engine: Engine) -> None:
+    SqlPredictionLog(engine).add([record(1)])  # the first process names credit 3's values
+    reordered = replace(record(2), inputs={"housing": "rent", "credit_amount": 99.0, "age_in_years": 40})
+    shorter = replace(record(3), inputs={"age_in_years": 40})
+    other = SqlPredictionLog(engine)
+    other.add([reordered, shorter])
+    assert stored_inputs(engine)[reordered.id] == reordered.inputs
+    assert stored_inputs(engine)[shorter.id] == shorter.inputs
+    assert other.get(reordered.id).record == reordered
+    assert stored_inputs(engine, "prediction_inputs") == {
+        r.id: r.inputs for r in (record(1), reordered, shorter)
+    }
+
+
+def test_the_layout_migration_names_the_values_again_when_going_back(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = alembic_config(engine)
+    command.upgrade(config, "0005")
+    stored_as_before_layouts(engine, record(1))
+    command.upgrade(config, "0006")
+    SqlPredictionLog(engine).add([record(2)])
+    assert stored_inputs(engine, "prediction_inputs") == {r.id: r.inputs for r in (record(1), record(2))}
+    command.downgrade(config, "0005")
+    assert stored_inputs(engine) == {r.id: r.inputs for r in (record(1), record(2))}
+    assert "input_layouts" not in inspect(engine).get_table_names()
+    engine.dispose()
 
 
 def test_feedback_is_joined_to_its_prediction_and_the_latest_wins(

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from support import wait_until
 from usine.adapters.db.copy_log import CopyLog
+from usine.adapters.db.input_layouts import InputLayouts
 from usine.adapters.db.repository import SqlPredictionLog
 from usine.adapters.db.tables import PredictionRow
 from usine.adapters.spool import Spool
@@ -134,7 +135,9 @@ def test_on_postgresql_the_event_loop_copies_full_batches_at_once_flushes_and_dr
 ) -> None:
     engine = postgres_engine
     # No flush interval to speak of: only a full batch, a flush or the close store anything.
-    log_writer = writer(engine, tmp_path, 4, 3_600, CopyLog.of(engine, timeout_s=5))
+    log_writer = writer(
+        engine, tmp_path, 4, 3_600, CopyLog.of(engine, timeout_s=5, layouts=InputLayouts(engine))
+    )
     full, partial, last = request(5), request(2), request(3)
 
     async def scenario() -> None:

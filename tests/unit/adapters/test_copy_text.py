@@ -28,8 +28,11 @@ def record(number: int, request: str = "req-1", **changes: object) -> Prediction
     return PredictionRecord(**fields)  # type: ignore[arg-type]
 
 
+LAYOUTS = {("credit", "3"): ("age_in_years", "purpose")}
+
+
 def lines(records: list[PredictionRecord]) -> list[list[str]]:
-    return [line.split("\t") for line in copy_text(records).decode().splitlines()]
+    return [line.split("\t") for line in copy_text(records, LAYOUTS).decode().splitlines()]
 
 
 def test_each_record_is_one_line_of_every_column_in_order() -> None:
@@ -39,7 +42,7 @@ def test_each_record_is_one_line_of_every_column_in_order() -> None:
         "request_id": "req-1",
         "model_name": "credit",
         "model_version": "3",
-        "inputs": '{"age_in_years":31,"purpose":"car (new)"}',
+        "inputs": '[31,"car (new)"]',
         "score": "0.25",
         "latency_ms": "1.5",
         "created_at": "2026-12-06T01:02:03.456789+00:00",
@@ -64,7 +67,7 @@ def test_records_of_different_requests_keep_their_own_shared_fields() -> None:
 
 def test_one_field_to_escape_escapes_it_and_leaves_the_batch_plain() -> None:
     odd = record(2, "req\t2", caller="a\\b\r\n", inputs={"note": "tab\there \\N"})
-    plain, escaped = copy_text([record(1), odd]).decode().splitlines()
+    plain, escaped = copy_text([record(1), odd], LAYOUTS).decode().splitlines()
     assert plain.split("\t")[1] == "req-1"
     assert escaped.split("\t")[1] == "req\\t2"  # the tab in the request id, as backslash and t
     assert escaped.startswith("0190-2\treq\\t2\tcredit\t3\t")
@@ -74,7 +77,7 @@ def test_one_field_to_escape_escapes_it_and_leaves_the_batch_plain() -> None:
 
 def test_a_time_without_a_zone_is_refused_and_other_zones_are_kept_as_offsets() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        copy_text([record(1, created_at=NOW.replace(tzinfo=None))])
+        copy_text([record(1, created_at=NOW.replace(tzinfo=None))], LAYOUTS)
     paris = NOW.astimezone(timezone(timedelta(hours=1)))
     (line,) = lines([record(1, created_at=paris)])
     assert line[7] == "2026-12-06T02:02:03.456789+01:00"
@@ -83,3 +86,19 @@ def test_a_time_without_a_zone_is_refused_and_other_zones_are_kept_as_offsets() 
 def test_a_score_that_is_not_finite_is_written_as_null_which_postgresql_refuses() -> None:
     (line,) = lines([record(1, score=float("nan"))])
     assert line[5] == "null"
+
+
+def test_inputs_are_values_in_their_versions_layout_or_the_object_when_they_do_not_follow_it() -> None:
+    reordered = {"purpose": "car (new)", "age_in_years": 31}
+    packed, unordered, other_version, unknown_field = lines(
+        [
+            record(1),
+            record(2, "req-2", inputs=reordered),
+            record(3, "req-3", model_version="4"),
+            record(4, "req-4", inputs={"age_in_years": 31, "purpose": "car (new)", "extra": 1}),
+        ]
+    )
+    assert packed[4] == '[31,"car (new)"]'
+    assert unordered[4] == '{"purpose":"car (new)","age_in_years":31}'
+    assert other_version[4] == '{"age_in_years":31,"purpose":"car (new)"}'  # no layout known for it
+    assert unknown_field[4] == '{"age_in_years":31,"purpose":"car (new)","extra":1}'

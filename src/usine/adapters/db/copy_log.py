@@ -12,12 +12,14 @@ and the machine more CPU per logged request than the same work done on the loop.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import suppress
 
 import psycopg
 from sqlalchemy import Engine
 
 from usine.adapters.db.copy_text import COLUMNS, copy_text
+from usine.adapters.db.input_layouts import InputLayouts
 from usine.adapters.db.tables import PredictionRow
 from usine.domain.predictions import PredictionRecord
 
@@ -30,20 +32,23 @@ class CopyLog:
     Args:
         conninfo: a libpq connection string or URL.
         timeout_s: the longest a connection attempt may take.
+        layouts: the layouts the inputs are packed by (a new version's is stored first).
 
     """
 
-    def __init__(self, conninfo: str, timeout_s: float) -> None:
+    def __init__(self, conninfo: str, timeout_s: float, layouts: InputLayouts) -> None:
         self.conninfo = conninfo
         self.timeout_s = timeout_s
+        self.layouts = layouts
         self._connection: psycopg.AsyncConnection | None = None
 
     @classmethod
-    def of(cls, engine: Engine, timeout_s: float) -> CopyLog | None:
+    def of(cls, engine: Engine, timeout_s: float, layouts: InputLayouts) -> CopyLog | None:
         """The fast path to the database ``engine`` names; ``None`` unless it is PostgreSQL."""
         if engine.dialect.name != "postgresql":
             return None
-        return cls(engine.url.set(drivername="postgresql").render_as_string(hide_password=False), timeout_s)
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return cls(url, timeout_s, layouts)
 
     async def append(self, records: list[PredictionRecord]) -> None:
         """Store new records (ids not stored yet), all or none.
@@ -55,7 +60,9 @@ class CopyLog:
         """
         if not records:
             return
-        data = copy_text(records)
+        if self.layouts.unknown(records):  # once per new version: its layout, in a worker thread
+            await asyncio.to_thread(self.layouts.learn, records)
+        data = copy_text(records, self.layouts.known)
         reused = self._connection is not None
         try:
             await self._copy(data)

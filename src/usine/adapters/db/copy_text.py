@@ -13,11 +13,12 @@ written as a backslash escape.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import orjson
 
+from usine.adapters.db.input_layouts import Layout, Version, packed
 from usine.domain.predictions import PredictionRecord
 
 COLUMNS = (
@@ -37,8 +38,11 @@ _SPECIAL = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def copy_text(records: list[PredictionRecord]) -> bytes:
+def copy_text(records: list[PredictionRecord], layouts: Mapping[Version, Layout]) -> bytes:
     """The records as ``COPY`` text-format lines over :data:`COLUMNS`, UTF-8 encoded.
+
+    Each record's inputs are packed by its version's layout in ``layouts`` (the values alone,
+    in that order) when they follow it, and written as their object otherwise.
 
     The fields a request shares (request id, model, version, latency, time, caller) are written
     once for consecutive records of the same request. orjson writes the inputs (control
@@ -57,6 +61,7 @@ def copy_text(records: list[PredictionRecord]) -> bytes:
     lines: list[str] = []
     shared: tuple[str, str, str, float, datetime, str] | None = None
     before, after = "", ""
+    layout: Layout | None = None
     for record in records:
         key = (
             record.request_id,
@@ -69,7 +74,8 @@ def copy_text(records: list[PredictionRecord]) -> bytes:
         if key != shared:
             shared = key
             before, after = _request_fields(record, escape)
-        inputs = orjson.dumps(record.inputs).decode()
+            layout = layouts.get((record.model_name, record.model_version))
+        inputs = orjson.dumps(packed(record.inputs, layout)).decode()
         if "\\" in inputs:
             inputs = inputs.replace("\\", "\\\\")
         lines.append(

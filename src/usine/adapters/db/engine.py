@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Insert, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 
@@ -37,6 +38,15 @@ def make_engine(url: str, timeout_s: float = 30.0) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": timeout_s})
     event.listen(engine, "connect", _configure_sqlite)
     return engine
+
+
+def insert_ignoring_existing(engine: Engine, table: Any, keys: list[str]) -> Insert:
+    """A multi-row ``INSERT`` into ``table`` that skips rows whose ``keys`` are stored already."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+    raise NotImplementedError(f"no bulk insert for {engine.dialect.name}")
 
 
 def _configure_sqlite(connection: Any, _record: Any) -> None:

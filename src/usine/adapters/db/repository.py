@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Insert, delete, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, delete, insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from usine.adapters.db.engine import insert_ignoring_existing
+from usine.adapters.db.input_layouts import InputLayouts, packed
 from usine.adapters.db.tables import (
     FeedbackRow,
     PredictionRow,
@@ -35,12 +36,13 @@ class SqlPredictionLog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.layouts = InputLayouts(engine)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     def add(self, records: list[PredictionRecord]) -> None:
         """Insert the records in one transaction (all or none)."""
         with self._sessions.begin() as session:
-            session.execute(insert(PredictionRow), _rows(records))
+            session.execute(insert(PredictionRow), self._rows(records))
 
     def add_new(self, records: list[PredictionRecord]) -> None:
         """Bulk-insert the records whose id is not stored yet, in one transaction.
@@ -52,7 +54,29 @@ class SqlPredictionLog:
         if not records:
             return
         with self.engine.begin() as connection:
-            connection.execute(self._insert_ignoring_existing(PredictionRow, "id"), _rows(records))
+            connection.execute(
+                insert_ignoring_existing(self.engine, PredictionRow, ["id"]), self._rows(records)
+            )
+
+    def _rows(self, records: list[PredictionRecord]) -> list[dict[str, Any]]:
+        """The records as rows, their inputs packed by their version's layout (stored first if new)."""
+        if self.layouts.unknown(records):
+            self.layouts.learn(records)
+        known = self.layouts.known
+        return [
+            {
+                "id": r.id,
+                "request_id": r.request_id,
+                "model_name": r.model_name,
+                "model_version": r.model_version,
+                "inputs": packed(r.inputs, known.get((r.model_name, r.model_version))),
+                "score": r.score,
+                "latency_ms": r.latency_ms,
+                "created_at": r.created_at,
+                "caller": r.caller,
+            }
+            for r in records
+        ]
 
     def add_shadow(self, scores: list[ShadowScore]) -> None:
         """Store challenger scores (shadow mode) in one transaction; one per prediction is kept."""
@@ -69,14 +93,9 @@ class SqlPredictionLog:
             for s in scores
         ]
         with self.engine.begin() as connection:
-            connection.execute(self._insert_ignoring_existing(ShadowPredictionRow, "prediction_id"), rows)
-
-    def _insert_ignoring_existing(self, table: type[PredictionRow | ShadowPredictionRow], key: str) -> Insert:
-        if self.engine.dialect.name == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
-        if self.engine.dialect.name == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
-        raise NotImplementedError(f"no bulk insert for {self.engine.dialect.name}")
+            connection.execute(
+                insert_ignoring_existing(self.engine, ShadowPredictionRow, ["prediction_id"]), rows
+            )
 
     def add_rejections(self, rejections: list[Rejection]) -> None:
         """Store refused or failed requests in one transaction."""
@@ -135,7 +154,7 @@ class SqlPredictionLog:
 
         """
         with reachable(), self._sessions() as session:
-            return _load(session, prediction_id)
+            return _load(session, prediction_id, self.layouts)
 
     def set_feedback(self, prediction_id: str, feedback: Feedback) -> LoggedPrediction:
         """Attach ground truth to a prediction, replacing earlier feedback.
@@ -145,7 +164,7 @@ class SqlPredictionLog:
 
         """
         with reachable(), self._sessions.begin() as session:
-            _load(session, prediction_id)
+            _load(session, prediction_id, self.layouts)
             session.merge(
                 FeedbackRow(
                     prediction_id=prediction_id,
@@ -187,24 +206,7 @@ def reachable() -> Iterator[None]:
         raise StorageUnavailable(f"the database is unreachable, retry later: {first_line}") from None
 
 
-def _rows(records: list[PredictionRecord]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": r.id,
-            "request_id": r.request_id,
-            "model_name": r.model_name,
-            "model_version": r.model_version,
-            "inputs": r.inputs,
-            "score": r.score,
-            "latency_ms": r.latency_ms,
-            "created_at": r.created_at,
-            "caller": r.caller,
-        }
-        for r in records
-    ]
-
-
-def _load(session: Session, prediction_id: str) -> LoggedPrediction:
+def _load(session: Session, prediction_id: str, layouts: InputLayouts) -> LoggedPrediction:
     row = session.get(PredictionRow, prediction_id)
     if row is None:
         raise PredictionNotFound(f"no prediction {prediction_id!r}")
@@ -216,7 +218,7 @@ def _load(session: Session, prediction_id: str) -> LoggedPrediction:
         request_id=row.request_id,
         model_name=row.model_name,
         model_version=row.model_version,
-        inputs=row.inputs,
+        inputs=layouts.unpacked(row.inputs, (row.model_name, row.model_version)),
         score=row.score,
         latency_ms=row.latency_ms,
         created_at=row.created_at,

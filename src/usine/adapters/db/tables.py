@@ -59,7 +59,8 @@ class PredictionRow(Base):
     request_id: Mapped[str] = mapped_column(String(64))
     model_name: Mapped[str] = mapped_column(String(128))
     model_version: Mapped[str] = mapped_column(String(32))
-    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    inputs: Mapped[list[Any] | dict[str, Any]] = mapped_column(JSON)
+    """The values in the order of the version's ``input_layouts`` row, or an object (see there)."""
     score: Mapped[float] = mapped_column(Float)
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -75,6 +76,20 @@ class PredictionRow(Base):
             postgresql_with={"autosummarize": "on"},
         ),
     )
+
+
+class InputLayoutRow(Base):
+    """The names of a model version's logged input values, in their order (migration 0006).
+
+    A prediction's ``inputs`` are stored as an array of values in this order when they follow
+    it (``usine.adapters.db.input_layouts``); the view ``prediction_inputs`` names them again.
+    """
+
+    __tablename__ = "input_layouts"
+
+    model_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    features: Mapped[list[str]] = mapped_column(JSON)
 
 
 class FeedbackRow(Base):

@@ -14,6 +14,7 @@ from typing import Any, TypeVarTuple
 import numpy as np
 from sqlalchemy import Engine, Row, Select, func, inspect, select
 
+from usine.adapters.db.input_layouts import InputLayouts
 from usine.adapters.db.tables import FeedbackRow, PredictionRow, RejectionRow, ShadowPredictionRow
 
 Columns = TypeVarTuple("Columns")
@@ -104,6 +105,7 @@ class PredictionWindowReader:
     def __init__(self, engine: Engine, chunk_rows: int = 5_000) -> None:
         self.engine = engine
         self.chunk_rows = chunk_rows
+        self.layouts = InputLayouts(engine)
 
     @staticmethod
     def _within(statement: Select[*Columns], query: WindowQuery) -> Select[*Columns]:
@@ -204,7 +206,10 @@ class PredictionWindowReader:
             yield LoggedChunk(
                 versions=list(versions),
                 created_at=list(created),
-                inputs=list(inputs),
+                inputs=[
+                    self.layouts.unpacked(stored, (query.model, version))
+                    for version, stored in zip(versions, inputs, strict=True)
+                ],
                 scores=np.asarray(scores, dtype=np.float64),
                 labels=list(labels),
                 received_at=list(received),
