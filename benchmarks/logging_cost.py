@@ -47,6 +47,7 @@ from serving import (
     RECORD,
     checked_out,
     console,
+    own_databases,
     postgres_database,
     register_model,
     usine_settings,
@@ -91,9 +92,12 @@ def modes(home: Path, postgres_url: str | None) -> list[Mode]:
     return found
 
 
-def at_revision(logged: list[Mode], source: Path, revision: str) -> list[Mode]:
-    """The logged modes again, run from ``revision``'s source."""
-    return [Mode(f"{mode.name}{AT_REVISION}{revision}", mode.env, source) for mode in logged]
+def at_revision(logged: list[Mode], source: Path, revision: str, postgres_url: str | None) -> list[Mode]:
+    """The logged modes again, run from ``revision``'s source, into databases of their own."""
+    return [
+        Mode(f"{mode.name}{AT_REVISION}{revision}", own_databases(mode.env, postgres_url), source)
+        for mode in logged
+    ]
 
 
 def measure_once(mode: Mode, requests: int, concurrency: int) -> tuple[float, float | None]:
@@ -209,7 +213,8 @@ def main() -> None:
         if args.against:
             source = stack.enter_context(checked_out(args.against))
             assert source is not None  # a revision was asked
-            all_modes += at_revision(all_modes[1:], source, args.against)
+            theirs = stack.enter_context(postgres_database(args.postgres)) if postgres_url else None
+            all_modes += at_revision(all_modes[1:], source, args.against, theirs)
         samples = rounds(all_modes, args.repeat, args.requests, args.concurrency)
     rows = summary(samples)
     report(rows, args.requests, args.concurrency)

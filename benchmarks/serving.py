@@ -456,20 +456,35 @@ def checked_out(revision: str | None) -> Iterator[Path | None]:
             run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force", str(tree)])
 
 
-def against(servers_: list[Server], source: Path, revision: str) -> list[Server]:
+def against(servers_: list[Server], source: Path, revision: str, postgres_url: str | None) -> list[Server]:
     """The same servers running the code of ``revision`` (its ``src`` first on the import path).
 
-    The environment (the virtualenv's libraries) is this checkout's: a revision whose
-    dependencies differ from the lock file's is not comparable this way.
+    They log into databases of their own (:func:`own_databases`, ``postgres_url`` for
+    PostgreSQL). The environment (the virtualenv's libraries) is this checkout's: a revision
+    whose dependencies differ from the lock file's is not comparable this way.
     """
     return [
         replace(
             server,
             name=f"{server.name}{AT_REVISION}{revision}",
-            env={**server.env, "PYTHONPATH": str(source)},
+            env={**own_databases(server.env, postgres_url), "PYTHONPATH": str(source)},
         )
         for server in servers_
     ]
+
+
+def own_databases(env: dict[str, str], postgres_url: str | None) -> dict[str, str]:
+    """``env`` logging into another database: its SQLite file renamed, or ``postgres_url``.
+
+    A revision measured with ``--against`` may migrate the log to another schema than this
+    checkout's, so the two never share a database.
+    """
+    url = env["USINE_DATABASE_URL"]
+    if url.startswith("sqlite:"):
+        return {**env, "USINE_DATABASE_URL": url.removesuffix(".db") + "-against.db"}
+    if postgres_url is None:
+        raise ValueError("a revision logging to PostgreSQL needs a database of its own")
+    return {**env, "USINE_DATABASE_URL": postgres_url}
 
 
 def side_by_side(
@@ -487,24 +502,33 @@ def side_by_side(
     from another run.
     """
     runs: list[Cell] = []
-    with checked_out(args.against) as source:
+    with checked_out(args.against) as source, ExitStack() as stack:
+        theirs = stack.enter_context(postgres_database(args.postgres)) if source and postgres_url else None
         for workers in args.workers:
             runs += side_by_side_at(
-                args, home, workers, servers(home, model_file, workers, postgres_url), source
+                args, home, workers, servers(home, model_file, workers, postgres_url), (source, theirs)
             )
     return runs
 
 
 def side_by_side_at(
-    args: argparse.Namespace, home: Path, workers: int, found: list[Server], source: Path | None
+    args: argparse.Namespace,
+    home: Path,
+    workers: int,
+    found: list[Server],
+    revision: tuple[Path | None, str | None],
 ) -> list[Cell]:
-    """The side-by-side rounds of the servers ``found`` at ``workers`` workers; see :func:`side_by_side`."""
+    """The side-by-side rounds of the servers ``found`` at ``workers`` workers; see :func:`side_by_side`.
+
+    ``revision``: the ``--against`` revision's source, if any, and its PostgreSQL database.
+    """
     runs: list[Cell] = []
     off = next(s for s in found if s.name == OFF_ROW)
     logged = [s for s in found if s.name in LOGGED_ROWS and wanted(args, s.name)]
     side = [off, replace(off, name=AGAIN_ROW), *logged]
+    source, theirs = revision
     if source is not None:
-        side += against(logged, source, args.against)
+        side += against(logged, source, args.against, theirs)
     with ExitStack() as running, Progress(console=console) as progress:
         turn = [(server, running.enter_context(serving(server))) for server in side]
         for server, url in turn:

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -30,14 +32,30 @@ def test_a_revision_is_checked_out_for_the_run_and_removed_after() -> None:
     with serving.checked_out("HEAD") as source:
         assert (source / "usine" / "__init__.py").is_file()
         assert str(source.parent) in worktrees()
-        servers = serving.against(
-            [serving.Server("usine, log to PostgreSQL", ["usine"], {"A": "1"}, "/p", {})], source, "HEAD"
-        )
+        ours = [
+            serving.Server(
+                "usine, log to PostgreSQL", ["usine"], {"USINE_DATABASE_URL": "postgresql:///a"}, "/p", {}
+            ),
+            serving.Server(
+                "usine, log to SQLite", ["usine"], {"USINE_DATABASE_URL": "sqlite:////h/log-2.db"}, "/p", {}
+            ),
+        ]
+        servers = serving.against(ours, source, "HEAD", "postgresql:///b")
     assert not source.exists()
     assert str(source.parent) not in worktrees()
+    # The revision logs into databases of its own: its migrations may differ from this checkout's.
     assert [(s.name, s.env) for s in servers] == [
-        ("usine, log to PostgreSQL @ HEAD", {"A": "1", "PYTHONPATH": str(source)})
+        (
+            "usine, log to PostgreSQL @ HEAD",
+            {"USINE_DATABASE_URL": "postgresql:///b", "PYTHONPATH": str(source)},
+        ),
+        (
+            "usine, log to SQLite @ HEAD",
+            {"USINE_DATABASE_URL": "sqlite:////h/log-2-against.db", "PYTHONPATH": str(source)},
+        ),
     ]
+    with pytest.raises(ValueError, match="database of its own"):
+        serving.against(ours, source, "HEAD", None)
     with serving.checked_out(None) as nothing:
         assert nothing is None
 

@@ -64,7 +64,7 @@ class InputLayouts:
         """
         if isinstance(stored, dict):
             return stored
-        layout = self.read([version]).get(version)
+        layout = self._known.get(version) or self.read([version]).get(version)
         if layout is None or len(layout) != len(stored):
             raise LookupError(
                 f"inputs of {version[0]} {version[1]} logged as values with no layout naming them"
