@@ -41,8 +41,9 @@ class SqlPredictionLog:
 
     def add(self, records: list[PredictionRecord]) -> None:
         """Insert the records in one transaction (all or none)."""
+        rows = self._rows(records)  # before the transaction: a new version's layout has its own
         with self._sessions.begin() as session:
-            session.execute(insert(PredictionRow), self._rows(records))
+            session.execute(insert(PredictionRow), rows)
 
     def add_new(self, records: list[PredictionRecord]) -> None:
         """Bulk-insert the records whose id is not stored yet, in one transaction.
@@ -53,10 +54,9 @@ class SqlPredictionLog:
         """
         if not records:
             return
+        rows = self._rows(records)
         with self.engine.begin() as connection:
-            connection.execute(
-                insert_ignoring_existing(self.engine, PredictionRow, ["id"]), self._rows(records)
-            )
+            connection.execute(insert_ignoring_existing(self.engine, PredictionRow, ["id"]), rows)
 
     def _rows(self, records: list[PredictionRecord]) -> list[dict[str, Any]]:
         """The records as rows, their inputs packed by their version's layout (stored first if new)."""

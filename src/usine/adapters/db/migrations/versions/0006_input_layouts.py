@@ -2,8 +2,8 @@
 
 A prediction's ``inputs`` were an object (791 bytes for a credit record, two thirds of it
 feature names repeated on every row). New rows hold the values alone, in the order of their
-version's ``input_layouts`` row, which halves what the log costs per logged request, in the
-serving process and in PostgreSQL together (docs/serving.md, session 15). Rows logged before
+version's ``input_layouts`` row: a credit row is 445 bytes instead of 935, and PostgreSQL
+spends about a third less CPU on it (docs/serving.md, session 15). Rows logged before
 keep their objects; readers take both. The view ``prediction_inputs`` gives every row with its
 inputs as an object, for SQL readers (``inputs->>'age_in_years'`` on PostgreSQL).
 
@@ -39,6 +39,39 @@ NAMED_INPUTS = {
 """Each row's inputs as an object, by dialect (``p``: the prediction, ``l``: its layout)."""
 
 NOT_NAMED = {"postgresql": "json_typeof(inputs) = 'array'", "sqlite": "json_type(inputs) = 'array'"}
+"""The rows whose inputs are stored as arrays, by dialect."""
+
+COLUMNS = (
+    "id",
+    "request_id",
+    "model_name",
+    "model_version",
+    "inputs",
+    "score",
+    "latency_ms",
+    "created_at",
+    "caller",
+)
+PREDICTIONS = sa.table("predictions", *(sa.column(name) for name in COLUMNS))
+LAYOUTS = sa.table("input_layouts", sa.column("model_name"), sa.column("model_version"))
+VIEW = sa.table("prediction_inputs", sa.column("id"), sa.column("inputs"))
+
+
+def named_inputs(dialect: str) -> sa.Select[tuple[object, ...]]:
+    """Every prediction, its inputs as an object (the body of the view ``prediction_inputs``)."""
+    p = PREDICTIONS.alias("p")
+    layout = LAYOUTS.alias("l")
+    return sa.select(
+        *(
+            sa.literal_column(NAMED_INPUTS[dialect]).label(name) if name == "inputs" else p.c[name]
+            for name in COLUMNS
+        )
+    ).select_from(
+        p.outerjoin(
+            layout,
+            sa.and_(layout.c.model_name == p.c.model_name, layout.c.model_version == p.c.model_version),
+        )
+    )
 
 
 def upgrade() -> None:
@@ -49,24 +82,16 @@ def upgrade() -> None:
         sa.Column("model_version", sa.String(32), primary_key=True),
         sa.Column("features", sa.JSON(), nullable=False),
     )
-    # Only this module's constants are spliced into the statements.
-    op.execute(f"""
-        CREATE VIEW prediction_inputs AS
-        SELECT p.id, p.request_id, p.model_name, p.model_version,
-               {NAMED_INPUTS[op.get_bind().dialect.name]} AS inputs,
-               p.score, p.latency_ms, p.created_at, p.caller
-        FROM predictions AS p
-        LEFT JOIN input_layouts AS l
-          ON l.model_name = p.model_name AND l.model_version = p.model_version
-    """)  # noqa: S608  # nosec B608
+    bind = op.get_bind()
+    body = named_inputs(bind.dialect.name).compile(bind, compile_kwargs={"literal_binds": True})
+    op.execute(f"CREATE VIEW prediction_inputs AS {body}")
 
 
 def downgrade() -> None:
     """Write the named inputs back into the rows stored as arrays, then drop the view and table."""
-    op.execute(f"""
-        UPDATE predictions
-        SET inputs = (SELECT v.inputs FROM prediction_inputs AS v WHERE v.id = predictions.id)
-        WHERE {NOT_NAMED[op.get_bind().dialect.name]}
-    """)  # noqa: S608  # nosec B608
+    named = sa.select(VIEW.c.inputs).where(VIEW.c.id == PREDICTIONS.c.id).scalar_subquery()
+    op.execute(
+        PREDICTIONS.update().values(inputs=named).where(sa.text(NOT_NAMED[op.get_bind().dialect.name]))
+    )
     op.execute("DROP VIEW prediction_inputs")
     op.drop_table("input_layouts")
