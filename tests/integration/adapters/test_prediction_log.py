@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -89,11 +90,17 @@ def stored_as_before_layouts(engine: Engine, logged: PredictionRecord) -> None:
         connection.execute(insert(PredictionRow), [vars(logged)])
 
 
-def test_the_index_migration_keeps_the_rows_and_goes_back(database_url: str) -> None:
+def at_revision(database_url: str, revision: str) -> tuple[Engine, Config]:
+    """A new database migrated to ``revision``, holding record 1 as the code of then stored it."""
     engine = make_engine(database_url)
     config = alembic_config(engine)
-    command.upgrade(config, "0004")
+    command.upgrade(config, revision)
     stored_as_before_layouts(engine, record(1))
+    return engine, config
+
+
+def test_the_index_migration_keeps_the_rows_and_goes_back(database_url: str) -> None:
+    engine, config = at_revision(database_url, "0004")
     command.upgrade(config, "0005")
     assert SqlPredictionLog(engine).get(record(1).id).record == record(1)
     command.downgrade(config, "0004")
@@ -175,10 +182,7 @@ def test_inputs_not_in_the_stored_layout_are_stored_as_the_object_they_are(engin
 
 
 def test_the_layout_migration_names_the_values_again_when_going_back(database_url: str) -> None:
-    engine = make_engine(database_url)
-    config = alembic_config(engine)
-    command.upgrade(config, "0005")
-    stored_as_before_layouts(engine, record(1))
+    engine, config = at_revision(database_url, "0005")
     command.upgrade(config, "0006")
     SqlPredictionLog(engine).add([record(2)])
     assert stored_inputs(engine, "prediction_inputs") == {r.id: r.inputs for r in (record(1), record(2))}

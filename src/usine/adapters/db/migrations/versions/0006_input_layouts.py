@@ -41,6 +41,8 @@ NAMED_INPUTS = {
 NOT_NAMED = {"postgresql": "json_typeof(inputs) = 'array'", "sqlite": "json_type(inputs) = 'array'"}
 """The rows whose inputs are stored as arrays, by dialect."""
 
+# The columns of ``predictions`` at this revision, spelled here: a migration must not change
+# when the code's tables do later.
 COLUMNS = (
     "id",
     "request_id",
