@@ -167,6 +167,19 @@ def test_inputs_are_stored_as_values_named_once_per_version_and_read_back_as_obj
     assert stored_inputs(engine, "prediction_inputs")[record(2).id] == record(2).inputs
 
 
+@pytest.mark.postgres
+def test_an_auditor_queries_a_field_of_the_inputs_by_name_through_the_view(postgres_engine: Engine) -> None:
+    SqlPredictionLog(postgres_engine).add([record(1), record(2)])
+    with postgres_engine.connect() as connection:
+        ages = connection.execute(
+            text(
+                "SELECT inputs->>'age_in_years' FROM prediction_inputs"
+                " WHERE inputs->>'housing' = 'own' ORDER BY 1"
+            )
+        ).scalars()
+        assert list(ages) == ["31", "32"]
+
+
 def test_inputs_not_in_the_stored_layout_are_stored_as_the_object_they_are(engine: Engine) -> None:
     SqlPredictionLog(engine).add([record(1)])  # the first process names credit 3's values
     reordered = replace(record(2), inputs={"housing": "rent", "credit_amount": 99.0, "age_in_years": 40})
