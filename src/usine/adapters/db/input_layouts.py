@@ -49,7 +49,7 @@ class InputLayouts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._known: dict[Version, Layout] = {}
-        self._lock = threading.Lock()  # the writer's thread and task may both learn
+        self._lock = threading.Lock()  # the writer's thread and task may both read
 
     @property
     def known(self) -> Mapping[Version, Layout]:
@@ -80,35 +80,34 @@ class InputLayouts:
     def learn(self, records: Iterable[PredictionRecord]) -> None:
         """Store the layout of each new version among ``records``: its first record's fields.
 
+        Versions known here already cost a look-up per record and no database work.
+
         A version whose layout is stored already (by another process) keeps it: the one
         stored first names the values of every process.
         """
         firsts: dict[Version, Layout] = {}
         for record in records:
-            firsts.setdefault((record.model_name, record.model_version), tuple(record.inputs))
-        with self._lock:
-            new = {version: layout for version, layout in firsts.items() if version not in self._known}
-            if not new:
-                return
-            rows = [{"model_name": n, "model_version": v, "features": list(f)} for (n, v), f in new.items()]
-            with self.engine.begin() as connection:
-                connection.execute(
-                    insert_ignoring_existing(self.engine, InputLayoutRow, ["model_name", "model_version"]),
-                    rows,
-                )
-            self._read(new)
+            version = (record.model_name, record.model_version)
+            if version not in self._known and version not in firsts:
+                firsts[version] = tuple(record.inputs)
+        if not firsts:
+            return
+        rows = [
+            {"model_name": name, "model_version": number, "features": list(features)}
+            for (name, number), features in firsts.items()
+        ]
+        key = ["model_name", "model_version"]
+        with self.engine.begin() as connection:  # another process may store one first: it stays
+            connection.execute(insert_ignoring_existing(self.engine, InputLayoutRow, key), rows)
+        self.read(firsts)
 
     def read(self, versions: Iterable[Version]) -> Mapping[Version, Layout]:
         """The stored layouts of ``versions`` (those never logged packed have none)."""
         with self._lock:
-            self._read(versions)
+            wanted = {name for name, number in versions if (name, number) not in self._known}
+            if wanted:
+                statement = select(InputLayoutRow).where(InputLayoutRow.model_name.in_(wanted))
+                with self.engine.connect() as connection:
+                    for row in connection.execute(statement):
+                        self._known[(row.model_name, row.model_version)] = tuple(row.features)
         return self._known
-
-    def _read(self, versions: Iterable[Version]) -> None:
-        wanted = set(versions) - set(self._known)
-        if wanted:
-            names = {name for name, _ in wanted}
-            statement = select(InputLayoutRow).where(InputLayoutRow.model_name.in_(names))
-            with self.engine.connect() as connection:
-                for row in connection.execute(statement):
-                    self._known[(row.model_name, row.model_version)] = tuple(row.features)

@@ -60,8 +60,7 @@ class SqlPredictionLog:
 
     def _rows(self, records: list[PredictionRecord]) -> list[dict[str, Any]]:
         """The records as rows, their inputs packed by their version's layout (stored first if new)."""
-        if self.layouts.unknown(records):
-            self.layouts.learn(records)
+        self.layouts.learn(records)
         known = self.layouts.known
         return [
             {

@@ -41,34 +41,21 @@ NAMED_INPUTS = {
 NOT_NAMED = {"postgresql": "json_typeof(inputs) = 'array'", "sqlite": "json_type(inputs) = 'array'"}
 """The rows whose inputs are stored as arrays, by dialect."""
 
-# The columns of ``predictions`` at this revision, spelled here: a migration must not change
-# when the code's tables do later.
-COLUMNS = (
-    "id",
-    "request_id",
-    "model_name",
-    "model_version",
-    "inputs",
-    "score",
-    "latency_ms",
-    "created_at",
-    "caller",
-)
-PREDICTIONS = sa.table("predictions", *(sa.column(name) for name in COLUMNS))
+PREDICTIONS = sa.table("predictions", sa.column("id"), sa.column("inputs"))
 LAYOUTS = sa.table("input_layouts", sa.column("model_name"), sa.column("model_version"))
 VIEW = sa.table("prediction_inputs", sa.column("id"), sa.column("inputs"))
 
 
-def named_inputs(dialect: str) -> sa.Select[tuple[object, ...]]:
-    """Every prediction, its inputs as an object (the body of the view ``prediction_inputs``)."""
-    p = PREDICTIONS.alias("p")
+def named_inputs(bind: sa.Connection) -> sa.Select[tuple[object, ...]]:
+    """Every prediction, its inputs as an object (the body of the view ``prediction_inputs``).
+
+    The columns are the database's own (reflected), so this revision does not follow later
+    changes of the code's tables.
+    """
+    p = sa.Table("predictions", sa.MetaData(), autoload_with=bind).alias("p")
     layout = LAYOUTS.alias("l")
-    return sa.select(
-        *(
-            sa.literal_column(NAMED_INPUTS[dialect]).label(name) if name == "inputs" else p.c[name]
-            for name in COLUMNS
-        )
-    ).select_from(
+    named = sa.literal_column(NAMED_INPUTS[bind.dialect.name], sa.JSON).label("inputs")
+    return sa.select(*(named if column.name == "inputs" else column for column in p.c)).select_from(
         p.outerjoin(
             layout,
             sa.and_(layout.c.model_name == p.c.model_name, layout.c.model_version == p.c.model_version),
@@ -85,7 +72,7 @@ def upgrade() -> None:
         sa.Column("features", sa.JSON(), nullable=False),
     )
     bind = op.get_bind()
-    body = named_inputs(bind.dialect.name).compile(bind, compile_kwargs={"literal_binds": True})
+    body = named_inputs(bind).compile(bind, compile_kwargs={"literal_binds": True})
     op.execute(f"CREATE VIEW prediction_inputs AS {body}")
 
 
