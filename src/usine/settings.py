@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         description="With several workers: how long a worker may take to answer the supervisor "
         "before it is replaced (model loading on busy cores can take more than uvicorn's 5 s).",
     )
+    reuse_port: bool = Field(
+        default=True,
+        description="With several workers on Linux: each listens on a socket of its own (SO_REUSEPORT), "
+        "and the kernel spreads new connections evenly across them. Off, they share one socket and "
+        "the first to wake accepts a whole burst of connections.",
+    )
     access_log: bool = Field(
         default=True,
         description="One log line per HTTP request (client address masked). Off, a busy server saves "

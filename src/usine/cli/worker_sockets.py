@@ -1,0 +1,92 @@
+"""A listening socket per worker, so that the kernel spreads connections evenly across workers.
+
+uvicorn's supervisor binds one listening socket and hands the same socket to every worker. The
+workers then race to accept: uvloop and asyncio accept every pending connection in one
+wake-up, so whichever worker wakes first takes a whole burst. A client that opens its
+keep-alive connections at once (a gateway's pool, a load generator) gets most or all of them
+on one worker, which then serves like one worker while the others idle. Measured with wrk's
+16 connections and 2 workers: splits anywhere from 8/8 to 16/0 (docs/serving.md).
+
+Here every worker listens on a socket of its own, bound to the same address with
+``SO_REUSEPORT``. Linux then picks the socket of each new connection from a hash of its
+addresses and ports, so connections are spread evenly whichever worker is awake. uvicorn's
+supervisor is kept as it is (health checks, replacement of a dead worker, rolling restart on
+SIGHUP). It passes its workers the socket it holds, pickled: a :class:`WorkerSocket` arrives
+in a worker as a new socket listening on its address, not as a copy of the supervisor's. The
+supervisor's own socket is bound, so a taken address fails at once, but never listens, so it
+takes no connection.
+
+A worker that stops closes its socket, and the connections still waiting in that socket's
+backlog are reset, unless ``net.ipv4.tcp_migrate_req`` is 1 (Linux 5.14 and later); then the
+kernel hands them to the other workers.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Any
+
+
+def spread_by_kernel() -> bool:
+    """Whether this system spreads connections across sockets sharing a port (Linux's ``SO_REUSEPORT``).
+
+    BSD and macOS accept the option but give every connection to one of the sockets.
+    """
+    return sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
+
+
+class WorkerSocket(socket.socket):
+    """The supervisor's socket: bound, never listening; each worker gets its own listening one."""
+
+    backlog: int
+
+    @classmethod
+    def reserve(cls, host: str, port: int, backlog: int) -> WorkerSocket:
+        """Bind ``host``:``port`` with ``SO_REUSEPORT`` for workers that will listen on it.
+
+        Raises:
+            OSError: the address cannot be bound (in use by another user's socket, unknown host).
+
+        """
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = cls(family, kind, proto)
+        try:
+            _share_port(sock)
+            sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
+        sock.backlog = backlog
+        return sock
+
+    def __reduce__(self) -> tuple[object, tuple[int, tuple[Any, ...], int]]:
+        """Pickled for a worker: rebuilt there by :func:`listening` on the same address."""
+        return listening, (int(self.family), self.getsockname(), self.backlog)
+
+
+def listening(family: int, address: tuple[Any, ...], backlog: int) -> socket.socket:
+    """A new socket listening on ``address`` beside the other workers' (in a worker, on unpickling).
+
+    A worker that cannot bind exits with uvicorn's start-up failure code, so that the
+    supervisor stops instead of replacing it again and again.
+    """
+    from uvicorn.config import STARTUP_FAILURE
+
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        _share_port(sock)
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        print(f"worker cannot listen on {address}: {exc}", file=sys.stderr)
+        sys.exit(STARTUP_FAILURE)
+    return sock
+
+
+def _share_port(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
