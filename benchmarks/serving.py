@@ -7,7 +7,8 @@ it in turn with:
 * BentoML 1.4 with adaptive batching (benchmarks/bentoml_service.py, in its own venv made
   here from benchmarks/requirements-bentoml.txt, because BentoML's pins are not ours),
 * usine with prediction logging off, to SQLite and to PostgreSQL (access log and reason codes
-  off, as the floor and the peers have none), and logging with three reason codes per prediction,
+  off, as the floor and the peers have none), and logging with three reason codes per prediction;
+  with 2 workers, logging off on one socket shared by the workers too (uvicorn's own way),
 * a constant-returning FastAPI endpoint on the same uvicorn stack (the HTTP floor),
 
 each at 1 and 2 workers (one OpenMP thread per worker), and drives each with the same
@@ -20,6 +21,8 @@ usine logs every prediction unless the row says "logging off".
     .venv/bin/python benchmarks/serving.py --workers 1 --connections 16 --servers floor usine
     .venv/bin/python benchmarks/serving.py --workers 1 --connections 16 --repeat 3 \
         --servers "logging off" PostgreSQL         # the logging cost: median of 3 paired rounds
+    .venv/bin/python benchmarks/serving.py --workers 2 --connections 16 --repeat 12 --duration 3 \
+        --servers "logging off"                    # a socket per worker against one shared socket
     .venv/bin/python benchmarks/serving.py --side-by-side --connections 16 --repeat 20 \
         --duration 2 --servers PostgreSQL          # the same, the servers up at once, seconds apart
     .venv/bin/python benchmarks/serving.py --side-by-side --connections 16 --repeat 20 \
@@ -209,6 +212,11 @@ def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None
         "BENTOML_DO_NOT_TRACK": "true",
     }
     usine_cmd = [str(BIN / "usine"), "serve", "--workers", str(workers), "--port"]
+    off_env = {
+        **usine,
+        "USINE_LOG_PREDICTIONS": "false",
+        "USINE_DATABASE_URL": f"sqlite:///{home / 'off.db'}",
+    }
     predict = PREDICT
     found = [
         Server(
@@ -265,12 +273,11 @@ def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None
             RECORD,
             cwd=HERE,
         ),
-        Server(
-            OFF_ROW,
-            usine_cmd,
-            {**usine, "USINE_LOG_PREDICTIONS": "false", "USINE_DATABASE_URL": f"sqlite:///{home / 'off.db'}"},
-            predict,
-            RECORD,
+        Server(OFF_ROW, usine_cmd, off_env, predict, RECORD),
+        *(
+            [Server(SHARED_ROW, usine_cmd, {**off_env, "USINE_REUSE_PORT": "false"}, predict, RECORD)]
+            if workers > 1
+            else []
         ),
         Server(
             "usine, log to SQLite",
@@ -339,6 +346,8 @@ REASONS_ROW = "usine, logged, 3 reason codes"
 FLOOR_ROW = "HTTP floor (constant, uvicorn)"
 OFF_ROW = "usine, logging off"
 AGAIN_ROW = "usine, logging off (again)"
+SHARED_ROW = "usine, logging off, one shared socket"
+"""With several workers: uvicorn's own way, every worker accepting on one socket (USINE_REUSE_PORT=false)."""
 AT_REVISION = " @ "
 """Joins a row's name to the revision it was served from (``--against``)."""
 LOGGED_ROWS = ("usine, log to PostgreSQL", "usine, log to SQLite")
@@ -387,9 +396,12 @@ class Load(NamedTuple):
 def connection_split(port: int) -> str:
     """Established connections to ``port`` per process holding them, largest first ("9/7").
 
-    With several workers the kernel hands each new connection to whichever worker accepts
-    first, and wrk keeps its connections for the whole run: a 12/4 or 16/0 split caps the
-    run near one worker's throughput, whatever the server does per request.
+    wrk keeps its connections for the whole run, so a 12/4 split caps the run nearer one
+    worker's throughput, whatever the server does per request. usine's workers listen on a
+    socket each and the kernel picks one by a hash of the connection's ports, so the split is
+    a draw of coin flips (10/6 is typical of 16). With one shared socket (the ``one shared
+    socket`` row) each connection goes to whichever worker accepts first, and bursts of it
+    end up on one worker (16/0 and 15/1 were seen).
     """
     held = Counter(
         connection.pid

@@ -81,7 +81,7 @@ def _supervise(config: uvicorn.Config) -> None:
 
     logger = logging.getLogger("uvicorn.error")
     try:
-        sock = WorkerSocket.reserve(config.host, config.port, config.backlog)
+        sock = WorkerSocket.reserve(config.host, config.port)
     except OSError as exc:  # as uvicorn does when its shared socket cannot be bound
         logger.error("cannot bind %s:%d: %s", config.host, config.port, exc)
         raise typer.Exit(STARTUP_FAILURE) from exc

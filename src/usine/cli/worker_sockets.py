@@ -12,9 +12,10 @@ Here every worker listens on a socket of its own, bound to the same address with
 addresses and ports, so connections are spread evenly whichever worker is awake. uvicorn's
 supervisor is kept as it is (health checks, replacement of a dead worker, rolling restart on
 SIGHUP). It passes its workers the socket it holds, pickled: a :class:`WorkerSocket` arrives
-in a worker as a new socket listening on its address, not as a copy of the supervisor's. The
-supervisor's own socket is bound, so a taken address fails at once, but never listens, so it
-takes no connection.
+in a worker as a new socket bound to its address, not as a copy of the supervisor's. uvicorn
+makes it listen once the app has started, so a worker still loading its models (at start, or
+replacing one that died) takes no connection. The supervisor's own socket is bound, so a taken
+address fails at once, but never listens, so it takes no connection either.
 
 A worker that stops closes its socket, and the connections still waiting in that socket's
 backlog are reset, unless ``net.ipv4.tcp_migrate_req`` is 1 (Linux 5.14 and later); then the
@@ -37,12 +38,10 @@ def spread_by_kernel() -> bool:
 
 
 class WorkerSocket(socket.socket):
-    """The supervisor's socket: bound, never listening; each worker gets its own listening one."""
-
-    backlog: int
+    """The supervisor's socket: bound, never listening; each worker gets a socket of its own."""
 
     @classmethod
-    def reserve(cls, host: str, port: int, backlog: int) -> WorkerSocket:
+    def reserve(cls, host: str, port: int) -> WorkerSocket:
         """Bind ``host``:``port`` with ``SO_REUSEPORT`` for workers that will listen on it.
 
         Raises:
@@ -59,16 +58,18 @@ class WorkerSocket(socket.socket):
         except OSError:
             sock.close()
             raise
-        sock.backlog = backlog
         return sock
 
-    def __reduce__(self) -> tuple[object, tuple[int, tuple[Any, ...], int]]:
-        """Pickled for a worker: rebuilt there by :func:`listening` on the same address."""
-        return listening, (int(self.family), self.getsockname(), self.backlog)
+    def __reduce__(self) -> tuple[object, tuple[int, tuple[Any, ...]]]:
+        """Pickled for a worker: rebuilt there by :func:`bound` on the same address."""
+        return bound, (int(self.family), self.getsockname())
 
 
-def listening(family: int, address: tuple[Any, ...], backlog: int) -> socket.socket:
-    """A new socket listening on ``address`` beside the other workers' (in a worker, on unpickling).
+def bound(family: int, address: tuple[Any, ...]) -> socket.socket:
+    """A new socket bound to ``address`` beside the other workers' (in a worker, on unpickling).
+
+    It takes connections once it listens: uvicorn's server calls ``listen`` after the app's
+    start-up.
 
     A worker that cannot bind exits with uvicorn's start-up failure code, so that the
     supervisor stops instead of replacing it again and again.
@@ -79,10 +80,9 @@ def listening(family: int, address: tuple[Any, ...], backlog: int) -> socket.soc
     try:
         _share_port(sock)
         sock.bind(address)
-        sock.listen(backlog)
     except OSError as exc:
         sock.close()
-        print(f"worker cannot listen on {address}: {exc}", file=sys.stderr)
+        print(f"worker cannot bind {address}: {exc}", file=sys.stderr)
         sys.exit(STARTUP_FAILURE)
     return sock
 
