@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     reuse_port: bool = Field(
         default=True,
         description="With several workers on Linux: each listens on a socket of its own (SO_REUSEPORT), "
-        "and the kernel spreads new connections evenly across them. Off, they share one socket and "
-        "the first to wake accepts a whole burst of connections.",
+        "and the kernel spreads new connections across them by a hash of their ports. Off, they share "
+        "one socket and the first to wake may accept a whole burst of connections.",
     )
     access_log: bool = Field(
         default=True,

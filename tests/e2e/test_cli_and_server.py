@@ -285,12 +285,13 @@ def connections_held(pids: set[int], port: int) -> dict[int, int]:
 
 def test_a_burst_of_connections_is_spread_across_the_workers(home: Path, tmp_path: Path) -> None:
     # A client pool opening its keep-alive connections at once: with one shared socket the
-    # first worker to wake accepted most or all of them and served alone.
+    # first worker to wake could accept most or all of them and serve alone.
     with serving(
         home, f"sqlite:///{tmp_path / 'log.db'}", "--workers", "2", extra_env=PATIENT_SUPERVISOR
     ) as server:
         wait_until(lambda: len(workers(server.process.pid)) >= 2, "two workers")
         wait_until(lambda: server.output().count(STARTED) >= 2, "both workers started")
+        assert "a socket per worker" in server.output()
         pids = workers(server.process.pid)
         port = httpx.URL(server.base).port or 80
         with ExitStack() as clients:
@@ -361,6 +362,7 @@ def test_metrics_add_up_every_worker(home: Path, tmp_path: Path, credit_record: 
         base = server.base
         assert not stale.exists()
         wait_until(lambda: len(workers(server.process.pid)) >= 2, "two workers")
+        assert "a socket per worker" not in server.output()
         sent = 0
 
         def both_workers_scored() -> bool:

@@ -2,14 +2,16 @@
 
 uvicorn's supervisor binds one listening socket and hands the same socket to every worker. The
 workers then race to accept: uvloop and asyncio accept every pending connection in one
-wake-up, so whichever worker wakes first takes a whole burst. A client that opens its
-keep-alive connections at once (a gateway's pool, a load generator) gets most or all of them
-on one worker, which then serves like one worker while the others idle. Measured with wrk's
-16 connections and 2 workers: splits anywhere from 8/8 to 16/0 (docs/serving.md).
+wake-up, so whichever worker wakes first can take a whole burst. A client that opens its
+keep-alive connections at once (a gateway's pool, a load generator) then has most or all of
+them on one worker, which serves like one worker while the others idle. Measured with wrk's
+16 connections and 2 workers against a running server: 16/0, 15/1 and 14/2 in 24 runs
+(docs/serving.md, session 16).
 
 Here every worker listens on a socket of its own, bound to the same address with
 ``SO_REUSEPORT``. Linux then picks the socket of each new connection from a hash of its
-addresses and ports, so connections are spread evenly whichever worker is awake. uvicorn's
+addresses and ports, whichever worker is awake: the split is a draw of coin flips (10/6 of 16
+is typical, 14/2 or worse one time in 240). uvicorn's
 supervisor is kept as it is (health checks, replacement of a dead worker, rolling restart on
 SIGHUP). It passes its workers the socket it holds, pickled: a :class:`WorkerSocket` arrives
 in a worker as a new socket bound to its address, not as a copy of the supervisor's. uvicorn
