@@ -46,17 +46,16 @@ class WorkerSocket(socket.socket):
     def reserve(cls, host: str, port: int) -> WorkerSocket:
         """Bind ``host``:``port`` with ``SO_REUSEPORT`` for workers that will listen on it.
 
+        The address family is chosen as uvicorn chooses it: IPv6 when ``host`` holds a colon.
+
         Raises:
             OSError: the address cannot be bound (in use by another user's socket, unknown host).
 
         """
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = cls(family, kind, proto)
+        sock = cls(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         try:
             _share_port(sock)
-            sock.bind(address)
+            sock.bind((host, port))
         except OSError:
             sock.close()
             raise
