@@ -400,15 +400,19 @@ def connection_split(port: int) -> str:
     worker's throughput, whatever the server does per request. usine's workers listen on a
     socket each and the kernel picks one by a hash of the connection's ports, so the split is
     a draw of coin flips (10/6 is typical of 16). With one shared socket (the ``one shared
-    socket`` row) each connection goes to whichever worker accepts first, and bursts of it
-    end up on one worker (16/0 and 15/1 were seen).
+    socket`` row) each connection goes to whichever worker accepts first, and a burst can
+    end up on one worker (16/0 and 15/1 seen).
     """
-    held = Counter(
+    return "/".join(str(count) for count in sorted(connections_held(port).values(), reverse=True))
+
+
+def connections_held(port: int) -> Counter[int]:
+    """Established connections to ``port`` by the id of the process that accepted them."""
+    return Counter(
         connection.pid
         for connection in psutil.net_connections("tcp")
         if connection.status == psutil.CONN_ESTABLISHED and connection.laddr and connection.laddr.port == port
     )
-    return "/".join(str(count) for count in sorted(held.values(), reverse=True))
 
 
 def balanced(split: str, workers: int) -> bool:

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-import psutil  # type: ignore[import-untyped]
 import pytest
 
-from support import free_port, wait_until
+from support import benchmark_module, free_port, wait_until
 from usine.datasets import dataset_path
 
 USINE = [sys.executable, "-m", "usine"]
@@ -272,17 +271,6 @@ def test_a_worker_that_dies_is_replaced_and_service_goes_on(
         assert statuses == {200}
 
 
-def connections_held(pids: set[int], port: int) -> dict[int, int]:
-    """Established connections to ``port`` that each of ``pids`` has accepted."""
-    return {
-        pid: sum(
-            c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
-            for c in psutil.Process(pid).net_connections("tcp")
-        )
-        for pid in pids
-    }
-
-
 def test_a_burst_of_connections_is_spread_across_the_workers(home: Path, tmp_path: Path) -> None:
     # A client pool opening its keep-alive connections at once: with one shared socket the
     # first worker to wake could accept most or all of them and serve alone.
@@ -294,11 +282,13 @@ def test_a_burst_of_connections_is_spread_across_the_workers(home: Path, tmp_pat
         assert "a socket per worker" in server.output()
         pids = workers(server.process.pid)
         port = httpx.URL(server.base).port or 80
+        connections_held = benchmark_module("serving").connections_held
         with ExitStack() as clients:
             for _ in range(32):
                 clients.enter_context(socket.create_connection(("127.0.0.1", port)))
-            wait_until(lambda: sum(connections_held(pids, port).values()) == 32, "every connection accepted")
-            held = connections_held(pids, port)
+            wait_until(lambda: sum(connections_held(port).values()) == 32, "every connection accepted")
+            held = connections_held(port)
+    assert set(held) == pids
     # Linux picks each connection's worker by a hash of its ports: fewer than 4 of 32 on one
     # worker has a chance of about 3 in a million.
     assert min(held.values()) >= 4, held

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from usine.cli.worker_sockets import spread_by_kernel
+from usine.cli.worker_sockets import WorkerSocket, spread_by_kernel
 from usine.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -76,8 +76,6 @@ def _supervise(config: uvicorn.Config) -> None:
     """Run the supervisor of uvicorn, its workers each listening on a socket of their own."""
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
-
-    from usine.cli.worker_sockets import WorkerSocket
 
     logger = logging.getLogger("uvicorn.error")
     try:

@@ -1,6 +1,5 @@
 """The logging-cost benchmark: a small real run, and how it pairs each round with logging off."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -9,21 +8,11 @@ from types import ModuleType
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
+from support import BENCHMARKS, benchmark_module
 
 
 def benchmark() -> ModuleType:
-    sys.path.insert(0, str(BENCHMARKS))  # the script imports its sibling serving.py
-    try:
-        spec = importlib.util.spec_from_file_location("logging_cost", BENCHMARKS / "logging_cost.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
+    return benchmark_module("logging_cost")
 
 
 @pytest.mark.postgres

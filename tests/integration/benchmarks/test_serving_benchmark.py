@@ -1,24 +1,18 @@
 """The serving benchmark's comparison with an earlier revision (the load itself is not run here)."""
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from support import benchmark_module
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("serving_benchmark", ROOT / "benchmarks" / "serving.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("serving")
 
 
 def worktrees() -> str:
