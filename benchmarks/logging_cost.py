@@ -317,6 +317,8 @@ async def drive(requests: int, concurrency: int) -> dict[str, float | None]:
         await asyncio.to_thread(writer.flush)
         process_s = time.process_time() - started
         database_s = database_cpu(url, seen)
+        if writer.database_down or writer.spool.pending_files():
+            raise RuntimeError("predictions were spooled, not stored: the figures would not be the log's")
     done = requests // concurrency * concurrency
     return {
         "process_us": process_s / done * 1e6,

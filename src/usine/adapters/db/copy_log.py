@@ -1,6 +1,6 @@
 """The prediction log's fast path on PostgreSQL: ``COPY`` from the serving process's event loop.
 
-The writer's batches are sent as one block of ``COPY`` text (:func:`copy_text`) on a
+The writer's batches are sent as binary ``COPY`` rows (:func:`copy_rows`) on a
 connection held between batches, in autocommit (a ``COPY`` is its own all-or-nothing
 transaction), with psycopg's asynchronous driver, by a task on the event loop that serves
 the requests. A thread doing the same shares the GIL with the event loop: each batch handed
@@ -18,12 +18,12 @@ from contextlib import suppress
 import psycopg
 from sqlalchemy import Engine
 
-from usine.adapters.db.copy_text import COLUMNS, copy_text
+from usine.adapters.db.copy_binary import COLUMNS, TYPES, Row, copy_rows
 from usine.adapters.db.input_layouts import InputLayouts
 from usine.adapters.db.tables import PredictionRow
 from usine.domain.predictions import PredictionRecord
 
-STATEMENT = f"COPY {PredictionRow.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
+STATEMENT = f"COPY {PredictionRow.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 
 
 class CopyLog:
@@ -62,16 +62,16 @@ class CopyLog:
             return
         if self.layouts.unknown(records):  # once per new version: its layout, in a worker thread
             await asyncio.to_thread(self.layouts.learn, records)
-        data = copy_text(records, self.layouts.known)
+        rows = copy_rows(records, self.layouts.known)
         reused = self._connection is not None
         try:
-            await self._copy(data)
+            await self._copy(rows)
         except psycopg.OperationalError:  # _copy dropped the connection
             if not reused:
                 raise
-            await self._copy(data)
+            await self._copy(rows)
 
-    async def _copy(self, data: bytes) -> None:
+    async def _copy(self, rows: list[Row]) -> None:
         """One ``COPY ... FROM STDIN`` on the held connection; it is dropped on failure."""
         if self._connection is None:
             self._connection = await psycopg.AsyncConnection.connect(
@@ -79,7 +79,9 @@ class CopyLog:
             )
         try:
             async with self._connection.cursor() as cursor, cursor.copy(STATEMENT) as copy:
-                await copy.write(data)
+                copy.set_types(TYPES)
+                for row in rows:
+                    await copy.write_row(row)
         except Exception:
             await self.close()
             raise
