@@ -1,6 +1,7 @@
 """PostgreSQL's fast path for the prediction log: COPY from the event loop, on a real server."""
 
 import asyncio
+import math
 from dataclasses import replace
 from datetime import timedelta, timezone
 
@@ -75,3 +76,16 @@ def test_the_held_connection_is_replaced_when_the_server_dropped_it(postgres_eng
 
     asyncio.run(scenario())
     assert count(postgres_engine, PredictionRow) == 2
+
+
+def test_a_score_that_is_not_finite_is_stored_as_the_insert_would_store_it(postgres_engine: Engine) -> None:
+    copy = copier(postgres_engine)
+
+    async def scenario() -> None:
+        await copy.append([replace(record(1), score=math.nan), replace(record(2), score=math.inf)])
+        await copy.close()
+
+    asyncio.run(scenario())
+    log = SqlPredictionLog(postgres_engine)
+    assert math.isnan(log.get(record(1).id).record.score)
+    assert log.get(record(2).id).record.score == math.inf

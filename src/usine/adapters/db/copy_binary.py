@@ -4,10 +4,10 @@ The log's ``COPY`` (:mod:`usine.adapters.db.copy_log`) hands psycopg one tuple p
 the type of each column set once (:data:`TYPES`), so that psycopg's compiled row writer makes
 the binary rows. The binary format spares both sides work against the text format the log
 used before: nothing is escaped, and PostgreSQL takes the numbers and the time as they are
-instead of parsing them. Measured on 60,000 rows in batches of 200 (docs/serving.md, session
-17): 3.8 against 6.1 µs per row in the serving process (the rows, the writer, the sending),
-and 7.7 against 11.3 µs in PostgreSQL. The same binary rows made by hand in Python cost the
-serving process more than psycopg's writer.
+instead of parsing them. Measured on 60,000 rows in batches of 200, in three runs
+(docs/serving.md, session 17): 3.8 against 5.5-7.2 µs per row in the serving process (the
+rows, the writer, the sending), and 7.3-7.8 against 9.3-11.3 µs in PostgreSQL. The same
+binary rows made by hand in Python cost the serving process more than psycopg's writer.
 """
 
 from __future__ import annotations
