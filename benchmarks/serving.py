@@ -46,7 +46,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -118,6 +118,23 @@ class Cell:
     round: int = 0
     split: str = ""
     """Established connections per server process during the run, largest first ("9/7")."""
+    cpu: CpuUse | None = None
+    """CPU microseconds per request during the run (:func:`cpu_per_request`)."""
+
+
+class CpuUse(NamedTuple):
+    """CPU time by where it was spent: the server's processes, PostgreSQL's, the whole machine."""
+
+    server: float
+    database: float
+    machine: float
+
+
+class Running(NamedTuple):
+    """A server started by :func:`serving`: where to send requests, and its first process."""
+
+    url: str
+    pid: int
 
 
 def free_port() -> int:
@@ -297,14 +314,14 @@ def servers(home: Path, model_file: Path, workers: int, postgres_url: str | None
 
 
 @contextmanager
-def serving(server: Server) -> Iterator[str]:
+def serving(server: Server) -> Iterator[Running]:
     """Start ``server`` on a free port, wait until it answers a request, stop it afterwards."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
         yield from _serve_on(server, port, log)
 
 
-def _serve_on(server: Server, port: int, log: IO[bytes]) -> Iterator[str]:
+def _serve_on(server: Server, port: int, log: IO[bytes]) -> Iterator[Running]:
     process = subprocess.Popen(
         [*server.command, str(port)],
         env=server.env,
@@ -331,7 +348,7 @@ def _serve_on(server: Server, port: int, log: IO[bytes]) -> Iterator[str]:
                     f"{server.name} did not answer within 300 s:\n{log.read().decode()[-2000:]}"
                 )
             time.sleep(0.5)
-        yield url
+        yield Running(url, process.pid)
     finally:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -446,10 +463,10 @@ def measure(args: argparse.Namespace, home: Path, model_file: Path, postgres_url
             for workers, server in alternated(plan, round_):
                 progress.update(task, description=f"{server.name}, {workers} worker(s)")
                 try:
-                    with serving(server) as url:
-                        load(url, server.body, 16, args.warmup, home)
+                    with serving(server) as running:
+                        load(running.url, server.body, 16, args.warmup, home)
                         for connections in args.connections:
-                            runs.append(measured(args, home, server, url, (workers, connections, round_)))
+                            runs.append(measured(args, home, server, running, (workers, connections, round_)))
                             progress.advance(task)
                 except ServerFailed as failure:
                     console.print(f"[red]{failure}[/red]")
@@ -547,15 +564,15 @@ def side_by_side_at(
         side += against(logged, source, args.against, theirs)
     with ExitStack() as running, Progress(console=console) as progress:
         turn = [(server, running.enter_context(serving(server))) for server in side]
-        for server, url in turn:
-            load(url, server.body, 16, args.warmup, home)
+        for server, up in turn:
+            load(up.url, server.body, 16, args.warmup, home)
         task = progress.add_task(
             f"{workers} worker(s), side by side", total=args.repeat * len(side) * len(args.connections)
         )
         for round_ in range(args.repeat):
             for connections in args.connections:
-                for server, url in alternated(turn, round_):
-                    runs.append(measured(args, home, server, url, (workers, connections, round_)))
+                for server, up in alternated(turn, round_):
+                    runs.append(measured(args, home, server, up, (workers, connections, round_)))
                     progress.advance(task)
     return runs
 
@@ -566,12 +583,45 @@ def alternated(items: list[Ordered], round_: int) -> list[Ordered]:
 
 
 def measured(
-    args: argparse.Namespace, home: Path, server: Server, url: str, where: tuple[int, int, int]
+    args: argparse.Namespace, home: Path, server: Server, running: Running, where: tuple[int, int, int]
 ) -> Cell:
-    """One wrk run of ``--duration`` seconds against ``url``, at ``where`` (workers, connections, round)."""
+    """One wrk run of ``--duration`` s against ``running``, at ``where`` (workers, connections, round)."""
     workers, connections, round_ = where
-    rate, p50, p99, errors, split = load(url, server.body, connections, args.duration, home)
-    return Cell(server.name, workers, connections, rate, p50, p99, errors, round_, split)
+    before = cpu_use(running.pid)
+    rate, p50, p99, errors, split = load(running.url, server.body, connections, args.duration, home)
+    cpu = cpu_per_request(before, cpu_use(running.pid), rate * args.duration)
+    return Cell(server.name, workers, connections, rate, p50, p99, errors, round_, split, cpu)
+
+
+def cpu_use(pid: int) -> CpuUse:
+    """CPU seconds used so far by process ``pid`` and its descendants, by PostgreSQL, by the machine.
+
+    PostgreSQL's processes are every process named ``postgres`` on this machine (its backends,
+    WAL writer, checkpointer, autovacuum): with a server elsewhere, that column stays near 0.
+    """
+    root = psutil.Process(pid)
+    database = (p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres")
+    machine = psutil.cpu_times()
+    return CpuUse(
+        _cpu_seconds([root, *root.children(recursive=True)]),
+        _cpu_seconds(database),
+        sum(machine) - machine.idle - machine.iowait,
+    )
+
+
+def _cpu_seconds(processes: Iterable[psutil.Process]) -> float:
+    """User and system CPU seconds of ``processes`` (those gone meanwhile count for nothing)."""
+    total = 0.0
+    for process in processes:
+        with suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def cpu_per_request(before: CpuUse, after: CpuUse, requests: float) -> CpuUse:
+    """The CPU used between ``before`` and ``after``, in microseconds per request served."""
+    return CpuUse(*((b - a) / max(requests, 1) * 1e6 for a, b in zip(before, after, strict=True)))
 
 
 def medians(runs: list[Cell]) -> list[Cell]:
@@ -589,9 +639,15 @@ def medians(runs: list[Cell]) -> list[Cell]:
             statistics.median(c.p99_ms for c in group),
             sum(c.errors for c in group),
             split=" ".join(c.split for c in group),
+            cpu=median_cpu([c.cpu for c in group if c.cpu is not None]),
         )
         for (server, workers, connections), group in grouped.items()
     ]
+
+
+def median_cpu(uses: list[CpuUse]) -> CpuUse | None:
+    """The median of each column of ``uses`` (``None`` if there are none)."""
+    return CpuUse(*(statistics.median(column) for column in zip(*uses, strict=True))) if uses else None
 
 
 def wanted(args: argparse.Namespace, server: str) -> bool:
@@ -751,6 +807,55 @@ def report(cells: list[Cell]) -> None:
     console.print(table)
 
 
+def cpu_report(cells: list[Cell]) -> None:
+    """Where each server's CPU went per request (medians over the rounds), and what logging added.
+
+    Throughput alone cannot say whose CPU a logged request costs on a machine whose cores the
+    workers, PostgreSQL and wrk share; this splits it: the server's processes, PostgreSQL's,
+    the whole machine (wrk and the kernel included), and the server's and the machine's
+    microseconds beyond the logging-off row at the same workers and connections.
+    """
+    table = Table(
+        title="CPU per request served (µs, medians over the rounds)",
+        caption="its processes: the server's; PostgreSQL: every postgres process on this machine; "
+        "machine: every core's busy time, wrk and the kernel included; +: beyond logging off.",
+    )
+    for column in (
+        "server",
+        "workers",
+        "conns",
+        "its processes",
+        "PostgreSQL",
+        "machine",
+        "+ its processes",
+        "+ machine",
+    ):
+        table.add_column(column, justify="right" if table.columns else "left")
+    by_key = {(c.server, c.workers, c.connections): c for c in cells}
+    for cell in sorted(cells, key=lambda c: (c.workers, c.connections, c.server)):
+        if cell.cpu is None:
+            continue
+        off = by_key.get((OFF_ROW, cell.workers, cell.connections))
+        extra = (
+            ("", "")
+            if off is None or off.cpu is None or cell is off
+            else (
+                f"{cell.cpu.server - off.cpu.server:+.1f}",
+                f"{cell.cpu.machine - off.cpu.machine:+.1f}",
+            )
+        )
+        table.add_row(
+            cell.server,
+            str(cell.workers),
+            str(cell.connections),
+            f"{cell.cpu.server:.1f}",
+            f"{cell.cpu.database:.1f}",
+            f"{cell.cpu.machine:.1f}",
+            *extra,
+        )
+    console.print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -809,6 +914,7 @@ def main() -> None:
             runs = plan(args, home, model_file, None)
     cells = medians(runs)
     report(cells)
+    cpu_report(cells)
     targets(cells, runs)
     if args.json:
         args.json.write_text(

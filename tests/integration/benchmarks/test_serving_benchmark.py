@@ -1,6 +1,9 @@
 """The serving benchmark's comparison with an earlier revision (the load itself is not run here)."""
 
+import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -67,3 +70,35 @@ def test_each_revision_s_logging_cost_is_printed_beside_this_checkout_s() -> Non
         serving.compare_revisions(serving.medians(runs), runs)
     text = " ".join(printed.get().split())
     assert f"{earlier}: logging costs 20% against logging off in the same rounds (this checkout: 10%)" in text
+
+
+def test_cpu_is_counted_for_the_server_s_whole_process_tree() -> None:
+    serving = benchmark()
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # a worker under load
+    try:
+        start = serving.cpu_use(os.getpid())
+        time.sleep(0.5)
+        now = serving.cpu_use(os.getpid())
+    finally:
+        busy.kill()
+        busy.wait()
+    per_request = serving.cpu_per_request(start, now, requests=1)
+    assert per_request.server >= 0.1e6  # the busy child's CPU, in µs: children count as the server's
+    assert per_request.machine >= per_request.server * 0.9
+
+
+def test_the_cpu_table_gives_what_logging_adds_to_the_server_and_the_machine() -> None:
+    serving = benchmark()
+    logged = "usine, log to PostgreSQL"
+    use = {serving.OFF_ROW: ((300, 0, 360), (310, 0, 370)), logged: ((330, 12, 400), (340, 14, 410))}
+    runs = [
+        serving.Cell(name, 2, 16, 1000, 2.0, 4.0, 0, round_, "8/8", serving.CpuUse(*cpu))
+        for name, per_round in use.items()
+        for round_, cpu in enumerate(per_round)
+    ]
+    cells = serving.medians(runs)
+    assert next(c for c in cells if c.server == logged).cpu == (335, 13, 405)
+    with serving.console.capture() as printed:
+        serving.cpu_report(cells)
+    row = next(line for line in printed.get().splitlines() if "335.0" in line)
+    assert [cell.strip() for cell in row.split("│")[4:9]] == ["335.0", "13.0", "405.0", "+30.0", "+40.0"]
