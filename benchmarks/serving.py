@@ -14,7 +14,8 @@ it in turn with:
 each at 1 and 2 workers (one OpenMP thread per worker), and drives each with the same
 external load generator, ``wrk`` (``bash scripts/system-deps.sh bench`` installs it), on 127.0.0.1 at 1, 16
 and 64 connections with single-record requests, after a warm-up. The peers log nothing;
-usine logs every prediction unless the row says "logging off".
+usine logs every prediction unless the row says "logging off". A second table splits each
+server's CPU per request between its processes, PostgreSQL's and the rest of the machine.
 
     .venv/bin/python benchmarks/serving.py                 # 10 s per cell, about 9 minutes
     .venv/bin/python benchmarks/serving.py --duration 3    # a quick look
