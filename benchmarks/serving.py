@@ -563,17 +563,17 @@ def side_by_side_at(
     source, theirs = revision
     if source is not None:
         side += against(logged, source, args.against, theirs)
-    with ExitStack() as running, Progress(console=console) as progress:
-        turn = [(server, running.enter_context(serving(server))) for server in side]
-        for server, up in turn:
-            load(up.url, server.body, 16, args.warmup, home)
+    with ExitStack() as stack, Progress(console=console) as progress:
+        turn = [(server, stack.enter_context(serving(server))) for server in side]
+        for server, running in turn:
+            load(running.url, server.body, 16, args.warmup, home)
         task = progress.add_task(
             f"{workers} worker(s), side by side", total=args.repeat * len(side) * len(args.connections)
         )
         for round_ in range(args.repeat):
             for connections in args.connections:
-                for server, up in alternated(turn, round_):
-                    runs.append(measured(args, home, server, up, (workers, connections, round_)))
+                for server, running in alternated(turn, round_):
+                    runs.append(measured(args, home, server, running, (workers, connections, round_)))
                     progress.advance(task)
     return runs
 
