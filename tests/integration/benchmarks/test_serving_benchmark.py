@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import psutil  # type: ignore[import-untyped]
 import pytest
 
@@ -104,3 +105,46 @@ def test_the_cpu_table_gives_what_logging_adds_to_the_server_and_the_machine() -
         serving.cpu_report(cells)
     row = next(line for line in printed.get().splitlines() if "335.0" in line)
     assert [cell.strip() for cell in row.split("│")[4:9]] == ["335.0", "13.0", "405.0", "+30.0", "+40.0"]
+
+
+def test_the_median_s_interval_takes_the_order_statistics_the_binomial_law_gives() -> None:
+    serving = benchmark()
+    values = [float(v) for v in range(24, 0, -1)]
+    # 24 rounds: the 7th smallest and 7th largest enclose the median with 97.7 %, the 8th with 93.6 %.
+    assert serving.median_interval(values) == (7.0, 18.0)
+    assert serving.median_interval(values[:6]) == (19.0, 24.0)  # 6 rounds: only the extremes reach 95 %
+    assert serving.median_interval(values[:5]) is None
+
+
+def test_the_median_s_interval_covers_it_at_least_95_times_in_100_whatever_the_tails() -> None:
+    serving = benchmark()
+    draws = np.random.default_rng(7).standard_cauchy((2000, 24))  # median 0, heavy tails like bad rounds
+    bounds = [serving.median_interval(list(row)) for row in draws]
+    covered = sum(low <= 0.0 <= high for low, high in bounds) / len(bounds)
+    assert covered >= 0.96  # 97.7 % exactly for 24 values; 2,000 draws put it within ±0.7 %
+
+
+@pytest.mark.parametrize(
+    ("costs", "said"),
+    [
+        ([0.04, 0.05, 0.06] * 8, "under the 10% target"),
+        ([0.14, 0.15, 0.16] * 8, "over the 10% target"),
+        ([0.05, 0.09, 0.13] * 8, "not settled against the 10% target"),
+    ],
+)
+def test_the_logging_cost_is_called_met_only_when_its_whole_interval_is_under_the_target(
+    costs: list[float], said: str
+) -> None:
+    serving = benchmark()
+    logged = "usine, log to PostgreSQL"
+    runs = [
+        cell
+        for round_, cost in enumerate(costs)
+        for cell in (
+            serving.Cell(serving.OFF_ROW, 1, 16, 1000.0, 2.0, 4.0, 0, round_, "16"),
+            serving.Cell(logged, 1, 16, 1000.0 * (1 - cost), 2.0, 4.0, 0, round_, "16"),
+        )
+    ]
+    with serving.console.capture() as printed:
+        serving.targets(serving.medians(runs), runs)
+    assert said in " ".join(printed.get().split())
