@@ -596,7 +596,31 @@ def measured(
     before = cpu_use(running.pid)
     rate, p50, p99, errors, split = load(running.url, server.body, connections, args.duration, home)
     cpu = cpu_per_request(before, cpu_use(running.pid), rate * args.duration)
+    if server.path == PREDICT:
+        refuse_spooled(running.url)
     return Cell(server.name, workers, connections, rate, p50, p99, errors, round_, split, cpu)
+
+
+class SpooledRun(RuntimeError):
+    """A logged server spooled predictions: its figures would measure the spool, not the log."""
+
+
+def refuse_spooled(url: str) -> None:
+    """Stop the run if the usine server at ``url`` has spooled predictions instead of storing them.
+
+    A batch the database refuses, or a full queue, goes to the local spool, which costs far more
+    than the log's ``COPY``; so does a revision whose writer fails (``--against``). A run that
+    spooled would print the spool's cost as the log's.
+    """
+    metrics = httpx.get(str(httpx.URL(url).copy_with(path="/metrics")), timeout=10).text
+    if count := spooled_records(metrics):
+        raise SpooledRun(f"{url} spooled {count:.0f} predictions instead of storing them: see its log")
+
+
+def spooled_records(metrics: str) -> float:
+    """Predictions spooled so far, read from a usine server's Prometheus text (every worker's)."""
+    found = re.findall(r'^usine_log_records_total\{outcome="spooled"\} (\S+)$', metrics, re.M)
+    return sum(float(value) for value in found)
 
 
 def cpu_use(pid: int) -> CpuUse:
@@ -797,7 +821,12 @@ def targets(cells: list[Cell], runs: list[Cell]) -> None:
 
 
 def compare_revisions(cells: list[Cell], runs: list[Cell]) -> None:
-    """The logging cost of each ``--against`` row, beside the current code's in the same rounds."""
+    """The logging cost of each ``--against`` row, beside the current code's in the same rounds.
+
+    The change itself is the gap between the two in each round, in points of the logging-off
+    throughput, given with a 95 % interval of its median: both logged servers ran in every
+    round, so the gap is paired round by round like the costs.
+    """
     by_key = {(c.server, c.workers, c.connections): c for c in cells}
     for row in sorted({c.server for c in cells if AT_REVISION in c.server}):
         current = row.split(AT_REVISION)[0]
@@ -811,7 +840,27 @@ def compare_revisions(cells: list[Cell], runs: list[Cell]) -> None:
             console.print(
                 f"{workers} worker(s), {connections} connections: {row}: logging costs {before:.0%} "
                 f"against logging off in the same rounds (this checkout: {now}), p99 {cell.p99_ms:.1f} ms"
+                f"{describe_gap(revision_gaps(runs, (row, current), workers, connections))}"
             )
+
+
+def revision_gaps(runs: list[Cell], rows: tuple[str, str], workers: int, connections: int) -> list[float]:
+    """Per round, how much more the first of ``rows`` cost than the second, in shares of logging off."""
+    by_key = {(c.server, c.workers, c.connections, c.round): c for c in runs}
+    gaps = []
+    for round_ in sorted({c.round for c in runs}):
+        off, theirs, ours = (by_key.get((name, workers, connections, round_)) for name in (OFF_ROW, *rows))
+        if off is not None and theirs is not None and ours is not None:
+            gaps.append((ours.requests_per_s - theirs.requests_per_s) / off.requests_per_s)
+    return gaps
+
+
+def describe_gap(gaps: list[float]) -> str:
+    """The median gap between a revision's logging cost and this checkout's, with its interval."""
+    bounds = median_interval(gaps)
+    if bounds is None:  # too few rounds
+        return ""
+    return f"; it costs {statistics.median(gaps):+.1%} against this checkout ({described(bounds)})"
 
 
 def report(cells: list[Cell]) -> None:

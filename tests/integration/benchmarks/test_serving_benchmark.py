@@ -3,12 +3,15 @@
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import psutil  # type: ignore[import-untyped]
 import pytest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from support import benchmark_module, wait_until
 
@@ -148,3 +151,59 @@ def test_the_logging_cost_is_called_met_only_when_its_whole_interval_is_under_th
     with serving.console.capture() as printed:
         serving.targets(serving.medians(runs), runs)
     assert said in " ".join(printed.get().split())
+
+
+def test_a_revision_s_gap_to_this_checkout_is_paired_round_by_round_with_its_interval() -> None:
+    serving = benchmark()
+    logged, earlier = "usine, log to PostgreSQL", "usine, log to PostgreSQL @ abc123"
+    off_rates = [1000.0, 2000.0] * 4  # the machine's spells move both sides, not the gap
+    runs = [
+        cell
+        for round_, off in enumerate(off_rates)
+        for cell in (
+            serving.Cell(serving.OFF_ROW, 1, 16, off, 2.0, 4.0, 0, round_, "16"),
+            serving.Cell(logged, 1, 16, off * 0.92, 2.0, 4.0, 0, round_, "16"),
+            serving.Cell(earlier, 1, 16, off * 0.87, 2.0, 4.0, 0, round_, "16"),
+        )
+    ]
+    with serving.console.capture() as printed:
+        serving.compare_revisions(serving.medians(runs), runs)
+    text = " ".join(printed.get().split())
+    assert "it costs +5.0% against this checkout (95% interval of the median +5.0% to +5.0%)" in text
+
+
+def exposition(outcomes: dict[str, float]) -> str:
+    """Prometheus text as a usine server renders its log counter, one sample per outcome."""
+    registry = CollectorRegistry()
+    counter = Counter(
+        "usine_log_records", "Predictions handled by the writer.", ["outcome"], registry=registry
+    )
+    for outcome, count in outcomes.items():
+        counter.labels(outcome).inc(count)
+    return generate_latest(registry).decode()
+
+
+def test_a_run_whose_server_spooled_predictions_is_stopped_not_reported() -> None:
+    serving = benchmark()
+    metrics = exposition({"written": 5000, "spooled": 3})
+
+    class Metrics(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/metrics" else 404)
+            self.end_headers()
+            self.wfile.write(metrics.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}{serving.PREDICT}"
+        with pytest.raises(serving.SpooledRun, match="spooled 3 predictions"):
+            serving.refuse_spooled(url)
+        metrics = exposition({"written": 5000})
+        serving.refuse_spooled(url)  # stored, none spooled: the run goes on
+    finally:
+        server.shutdown()
+        server.server_close()
