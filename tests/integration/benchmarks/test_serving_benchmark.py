@@ -1,4 +1,4 @@
-"""The serving benchmark's comparison with an earlier revision (the load itself is not run here)."""
+"""The serving benchmark's accounting: revisions, CPU, intervals, verdicts, spooled runs (no load is run)."""
 
 import os
 import subprocess
