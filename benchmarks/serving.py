@@ -696,6 +696,7 @@ class Paired(NamedTuple):
     cost: float
     off_split: str
     logged_split: str
+    round: int
 
 
 def named_cell(name: str) -> Callable[..., Cell | None]:
@@ -721,7 +722,7 @@ def logging_costs(
         logged = pick(by_key, workers, connections, round_)
         if off is not None and logged is not None:
             cost = 1 - logged.requests_per_s / off.requests_per_s
-            costs.setdefault((workers, connections), []).append(Paired(cost, off.split, logged.split))
+            costs.setdefault((workers, connections), []).append(Paired(cost, off.split, logged.split, round_))
     return costs
 
 
@@ -840,19 +841,14 @@ def compare_revisions(cells: list[Cell], runs: list[Cell]) -> None:
             console.print(
                 f"{workers} worker(s), {connections} connections: {row}: logging costs {before:.0%} "
                 f"against logging off in the same rounds (this checkout: {now}), p99 {cell.p99_ms:.1f} ms"
-                f"{describe_gap(revision_gaps(runs, (row, current), workers, connections))}"
+                f"{describe_gap(revision_gaps(theirs[(workers, connections)], mine or []))}"
             )
 
 
-def revision_gaps(runs: list[Cell], rows: tuple[str, str], workers: int, connections: int) -> list[float]:
-    """Per round, how much more the first of ``rows`` cost than the second, in shares of logging off."""
-    by_key = {(c.server, c.workers, c.connections, c.round): c for c in runs}
-    gaps = []
-    for round_ in sorted({c.round for c in runs}):
-        off, theirs, ours = (by_key.get((name, workers, connections, round_)) for name in (OFF_ROW, *rows))
-        if off is not None and theirs is not None and ours is not None:
-            gaps.append((ours.requests_per_s - theirs.requests_per_s) / off.requests_per_s)
-    return gaps
+def revision_gaps(theirs: list[Paired], ours: list[Paired]) -> list[float]:
+    """Per round both ran, how much more ``theirs`` cost than ``ours``, in shares of logging off."""
+    mine = {p.round: p.cost for p in ours}
+    return [p.cost - mine[p.round] for p in theirs if p.round in mine]
 
 
 def describe_gap(gaps: list[float]) -> str:
