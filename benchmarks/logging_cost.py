@@ -203,11 +203,18 @@ def main() -> None:
     )
     parser.add_argument("--against", metavar="REV", help="also run the logged modes from git revision REV")
     parser.add_argument("--json", type=Path, help="also write the samples and the summary to this file")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="a USINE_HOME whose registry holds the credit champion already: nothing is trained, "
+        "and the runs write their databases and spool there",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="usine-logging-cost-") as folder, ExitStack() as stack:
-        home = Path(folder)
-        console.print("registering the credit model once")
-        register_model(home)
+        home = args.home or Path(folder)
+        if args.home is None:
+            console.print("registering the credit model once")
+            register_model(home)
         postgres_url = stack.enter_context(postgres_database(args.postgres)) if args.postgres else None
         all_modes = modes(home, postgres_url)
         if args.against:

@@ -1,6 +1,7 @@
 """The logging-cost benchmark: a small real run, and how it pairs each round with logging off."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from types import ModuleType
 import pytest
 
 from support import BENCHMARKS, benchmark_module
+from usine.services.training import TrainingResult
 
 
 def benchmark() -> ModuleType:
@@ -17,9 +19,11 @@ def benchmark() -> ModuleType:
 
 @pytest.mark.postgres
 def test_a_small_run_measures_every_mode_and_postgresql_s_own_cpu(
-    postgres_server: str, tmp_path: Path
+    postgres_server: str, trained_home: tuple[Path, TrainingResult], tmp_path: Path
 ) -> None:
     figures = tmp_path / "figures.json"
+    home = tmp_path / "home"  # the runs write their databases there: not in the shared store
+    shutil.copytree(trained_home[0], home)
     completed = subprocess.run(
         [
             sys.executable,
@@ -32,6 +36,8 @@ def test_a_small_run_measures_every_mode_and_postgresql_s_own_cpu(
             postgres_server,
             "--json",
             str(figures),
+            "--home",
+            str(home),
         ],
         capture_output=True,
         text=True,
@@ -45,6 +51,7 @@ def test_a_small_run_measures_every_mode_and_postgresql_s_own_cpu(
     assert rows["log to SQLite"]["database_us"] is None
     assert rows["log to PostgreSQL"]["database_us"] is not None  # the server's processes were read
     assert "share" in completed.stdout
+    assert "registering" not in completed.stdout  # the home's champion served: nothing trained
 
 
 def test_the_cost_of_logging_is_paired_with_logging_off_in_the_same_round() -> None:
