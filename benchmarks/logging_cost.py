@@ -210,9 +210,10 @@ def main() -> None:
         "and the runs write their databases and spool there",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="usine-logging-cost-") as folder, ExitStack() as stack:
-        home = args.home or Path(folder)
-        if args.home is None:
+    with ExitStack() as stack:
+        home = args.home
+        if home is None:
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="usine-logging-cost-")))
             console.print("registering the credit model once")
             register_model(home)
         postgres_url = stack.enter_context(postgres_database(args.postgres)) if args.postgres else None
