@@ -990,9 +990,20 @@ def main() -> None:
         "--servers", nargs="+", default=[], help="only the rows whose name holds one of these words"
     )
     parser.add_argument("--json", type=Path, help="also write the measurements to this file")
+    parser.add_argument(
+        "--pooled",
+        metavar="JSON",
+        type=Path,
+        nargs="+",
+        help="serve nothing: report the rounds of earlier runs' --json files as one run (the "
+        "logging cost's interval over all their rounds)",
+    )
     args = parser.parse_args()
     if args.against and not args.side_by_side:
         parser.error("--against compares revisions in the side-by-side rounds: add --side-by-side")
+    if args.pooled:
+        summarise(pooled(args.pooled), args.json)
+        return
     plan = side_by_side if args.side_by_side else measure
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: bash scripts/system-deps.sh bench (apt-get install -y wrk)")
@@ -1007,14 +1018,34 @@ def main() -> None:
                 runs = plan(args, home, model_file, postgres_url)
         else:
             runs = plan(args, home, model_file, None)
+    summarise(runs, args.json)
+
+
+def summarise(runs: list[Cell], json_file: Path | None) -> None:
+    """Print the tables and the targets of ``runs``; also write them to ``json_file``, if given."""
     cells = medians(runs)
     report(cells)
     cpu_report(cells)
     targets(cells, runs)
-    if args.json:
-        args.json.write_text(
+    if json_file:
+        json_file.write_text(
             json.dumps({"medians": [c.__dict__ for c in cells], "runs": [c.__dict__ for c in runs]}, indent=2)
         )
+
+
+def pooled(files: list[Path]) -> list[Cell]:
+    """The measurements of earlier runs' ``--json`` files as one run, numbered file after file.
+
+    The rounds are paired within a file as they were measured; pooling only adds rounds, so that
+    runs of the same code on the same machine narrow one interval between them.
+    """
+    runs: list[Cell] = []
+    for path in files:
+        first = 1 + max((cell.round for cell in runs), default=-1)
+        for raw in json.loads(path.read_text())["runs"]:
+            cpu = raw.get("cpu")
+            runs.append(Cell(**{**raw, "round": raw["round"] + first, "cpu": CpuUse(*cpu) if cpu else None}))
+    return runs
 
 
 if __name__ == "__main__":

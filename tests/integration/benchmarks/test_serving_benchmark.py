@@ -153,6 +153,57 @@ def test_the_logging_cost_is_called_met_only_when_its_whole_interval_is_under_th
     assert said in " ".join(printed.get().split())
 
 
+def test_earlier_runs_are_pooled_into_one_interval_each_keeping_its_own_pairs(tmp_path: Path) -> None:
+    serving = benchmark()
+    logged = "usine, log to PostgreSQL"
+
+    def run(costs: list[float], off_rate: float) -> list[object]:
+        return [
+            cell
+            for round_, cost in enumerate(costs)
+            for cell in (
+                serving.Cell(
+                    serving.OFF_ROW, 2, 16, off_rate, 2.0, 4.0, 0, round_, "8/8", serving.CpuUse(300, 0, 360)
+                ),
+                serving.Cell(
+                    logged,
+                    2,
+                    16,
+                    off_rate * (1 - cost),
+                    2.0,
+                    4.0,
+                    0,
+                    round_,
+                    "9/7",
+                    serving.CpuUse(320, 8, 390),
+                ),
+            )
+        ]
+
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    with serving.console.capture():  # two runs of 5 rounds: too few for an interval each
+        serving.summarise(run([0.02, 0.12, 0.03, 0.04, 0.05], 1000.0), first)
+        serving.summarise(run([0.06, 0.04, 0.13, 0.05, 0.03], 2000.0), second)  # a faster spell
+    runs = serving.pooled([first, second])
+    assert sorted({cell.round for cell in runs}) == list(range(10))
+    assert {cell.cpu for cell in runs} == {serving.CpuUse(300, 0, 360), serving.CpuUse(320, 8, 390)}
+    # Each logged cell is still paired with the logging-off cell of its own run's round.
+    costs = sorted(round(paired.cost, 9) for paired in serving.logging_costs(runs)[(2, 16)])
+    assert costs == [0.02, 0.03, 0.03, 0.04, 0.04, 0.05, 0.05, 0.06, 0.12, 0.13]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "serving.py"), "--pooled", str(first), str(second)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "300"},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    # 10 rounds: the 2nd smallest and 2nd largest enclose the median with 97.9 %.
+    said = " ".join(done.stdout.split())
+    assert "95% interval of the median +3.0% to +12.0%: not settled against the 10% target" in said
+
+
 def test_a_revision_s_gap_to_this_checkout_is_paired_round_by_round_with_its_interval() -> None:
     serving = benchmark()
     logged, earlier = "usine, log to PostgreSQL", "usine, log to PostgreSQL @ abc123"
