@@ -30,6 +30,7 @@ median and whether the interval lies under the 10 % target (48 rounds gave inter
         --duration 2 --servers PostgreSQL          # the same, the servers up at once, seconds apart
     .venv/bin/python benchmarks/serving.py --side-by-side --connections 16 --repeat 20 \
         --duration 2 --servers PostgreSQL --against HEAD~1   # a change against the code before it
+    .venv/bin/python benchmarks/serving.py --pooled run1.json run2.json   # runs' --json files as one
 """
 
 from __future__ import annotations
