@@ -28,6 +28,28 @@ def worktrees() -> str:
     ).stdout
 
 
+def paired_rounds(
+    serving: ModuleType,
+    costs: list[float],
+    off_rate: float = 1000.0,
+    cpu: tuple[object, object] = (None, None),
+) -> list[object]:
+    """A logging-off and a PostgreSQL-logged cell per round (1 worker, 16 connections), costing ``costs``.
+
+    ``cpu`` is what each of the two servers used per request, if anything.
+    """
+    return [
+        cell
+        for round_, cost in enumerate(costs)
+        for cell in (
+            serving.Cell(serving.OFF_ROW, 1, 16, off_rate, 2.0, 4.0, 0, round_, "16", cpu[0]),
+            serving.Cell(
+                "usine, log to PostgreSQL", 1, 16, off_rate * (1 - cost), 2.0, 4.0, 0, round_, "16", cpu[1]
+            ),
+        )
+    ]
+
+
 def test_a_revision_is_checked_out_for_the_run_and_removed_after() -> None:
     serving = benchmark()
     with serving.checked_out("HEAD") as source:
@@ -139,15 +161,7 @@ def test_the_logging_cost_is_called_met_only_when_its_whole_interval_is_under_th
     costs: list[float], said: str
 ) -> None:
     serving = benchmark()
-    logged = "usine, log to PostgreSQL"
-    runs = [
-        cell
-        for round_, cost in enumerate(costs)
-        for cell in (
-            serving.Cell(serving.OFF_ROW, 1, 16, 1000.0, 2.0, 4.0, 0, round_, "16"),
-            serving.Cell(logged, 1, 16, 1000.0 * (1 - cost), 2.0, 4.0, 0, round_, "16"),
-        )
-    ]
+    runs = paired_rounds(serving, costs)
     with serving.console.capture() as printed:
         serving.targets(serving.medians(runs), runs)
     assert said in " ".join(printed.get().split())
@@ -155,40 +169,16 @@ def test_the_logging_cost_is_called_met_only_when_its_whole_interval_is_under_th
 
 def test_earlier_runs_are_pooled_into_one_interval_each_keeping_its_own_pairs(tmp_path: Path) -> None:
     serving = benchmark()
-    logged = "usine, log to PostgreSQL"
-
-    def run(costs: list[float], off_rate: float) -> list[object]:
-        return [
-            cell
-            for round_, cost in enumerate(costs)
-            for cell in (
-                serving.Cell(
-                    serving.OFF_ROW, 2, 16, off_rate, 2.0, 4.0, 0, round_, "8/8", serving.CpuUse(300, 0, 360)
-                ),
-                serving.Cell(
-                    logged,
-                    2,
-                    16,
-                    off_rate * (1 - cost),
-                    2.0,
-                    4.0,
-                    0,
-                    round_,
-                    "9/7",
-                    serving.CpuUse(320, 8, 390),
-                ),
-            )
-        ]
-
+    cpu = (serving.CpuUse(300, 0, 360), serving.CpuUse(320, 8, 390))
     first, second = tmp_path / "first.json", tmp_path / "second.json"
     with serving.console.capture():  # two runs of 5 rounds: too few for an interval each
-        serving.summarise(run([0.02, 0.12, 0.03, 0.04, 0.05], 1000.0), first)
-        serving.summarise(run([0.06, 0.04, 0.13, 0.05, 0.03], 2000.0), second)  # a faster spell
+        serving.summarise(paired_rounds(serving, [0.02, 0.12, 0.03, 0.04, 0.05], 1000.0, cpu), first)
+        serving.summarise(paired_rounds(serving, [0.06, 0.04, 0.13, 0.05, 0.03], 2000.0, cpu), second)
     runs = serving.pooled([first, second])
     assert sorted({cell.round for cell in runs}) == list(range(10))
-    assert {cell.cpu for cell in runs} == {serving.CpuUse(300, 0, 360), serving.CpuUse(320, 8, 390)}
+    assert {cell.cpu for cell in runs} == set(cpu)
     # Each logged cell is still paired with the logging-off cell of its own run's round.
-    costs = sorted(round(paired.cost, 9) for paired in serving.logging_costs(runs)[(2, 16)])
+    costs = sorted(round(paired.cost, 9) for paired in serving.logging_costs(runs)[(1, 16)])
     assert costs == [0.02, 0.03, 0.03, 0.04, 0.04, 0.05, 0.05, 0.06, 0.12, 0.13]
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "serving.py"), "--pooled", str(first), str(second)],
